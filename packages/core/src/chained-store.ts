@@ -1,0 +1,310 @@
+import { randomUUID } from 'node:crypto';
+import { BaseStore, type BaseStoreOptions } from './base-store';
+import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
+import { withDeadline } from './deadline';
+import { ConfigurationError } from './errors';
+import { KeyBuilder } from './keys';
+import { getMetadata, metadataOf } from './metadata';
+import { isAdoptingStore, isCacheTier, type CacheTier, type Store, type WriteTicket } from './store';
+import type { Class, KeyQuery } from './types';
+
+/** Options of `ChainedStore`. */
+export interface ChainedStoreOptions extends BaseStoreOptions {
+  /** When a failing cache tier is skipped and retried. */
+  breaker?: CircuitBreakerOptions;
+  /** Milliseconds a cache tier call may take before the chain goes on without it. @default 1000 */
+  tierTimeout?: number;
+  /** Serve `get`s issued in the same tick as one `batchGet` per tier, and share in-flight reads of one key. @default true */
+  coalesce?: boolean;
+  /** Objects remembered per cache tier for invalidation once a failed tier is back. @default 10_000 */
+  maxPendingInvalidations?: number;
+}
+
+interface Tier {
+  readonly store: Store;
+  readonly cache: CacheTier | undefined;
+  readonly breaker: CircuitBreaker;
+  /** Objects whose invalidation failed on this tier: replayed before it is used again. */
+  pending: Set<object>;
+}
+
+interface Waiter {
+  readonly query: object;
+  readonly id: string;
+  resolve(value: object | undefined): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Stores stacked fastest-first as a write-through cache with pull-through reads. Cache tiers take
+ * part in a tombstone protocol so that neither a late back-fill nor two racing writers can leave an
+ * older version in any tier; a failing cache tier is skipped (circuit breaker) and reported, never
+ * thrown; errors of the stores that are not caches (the database) reach the caller.
+ */
+export class ChainedStore extends BaseStore {
+  readonly stores: readonly Store[];
+  readonly #tiers: Tier[];
+  readonly #timeout: number;
+  readonly #coalesce: boolean;
+  readonly #maxPending: number;
+  readonly #ids = new KeyBuilder();
+  readonly #queued = new Map<Class, Waiter[]>();
+  readonly #inFlight = new Map<string, Promise<object | undefined>>();
+  #flushScheduled = false;
+
+  constructor(stores: readonly Store[], options: ChainedStoreOptions = {}) {
+    super(options);
+    if (!Array.isArray(stores) || stores.length === 0) {
+      throw new ConfigurationError('ChainedStore needs at least one store, fastest first: new ChainedStore([memory, database])');
+    }
+    stores.forEach((s, i) => {
+      if (s === null || typeof s !== 'object' || typeof s.batchGet !== 'function' || typeof s.batchPut !== 'function') {
+        throw new ConfigurationError(`ChainedStore: stores[${i}] is not a store`);
+      }
+    });
+    const { tierTimeout = 1000, coalesce = true, maxPendingInvalidations = 10_000 } = options;
+    if (typeof tierTimeout !== 'number' || !(tierTimeout > 0)) throw new ConfigurationError('ChainedStore: tierTimeout must be a positive number of ms');
+    this.stores = Object.freeze([...stores]);
+    this.#tiers = stores.map((store) => ({
+      store,
+      cache: isCacheTier(store) ? store : undefined,
+      breaker: new CircuitBreaker(options.breaker),
+      pending: new Set(),
+    }));
+    this.#timeout = tierTimeout;
+    this.#coalesce = coalesce;
+    this.#maxPending = maxPendingInvalidations;
+  }
+
+  override get<T extends object>(cls: Class<T>, query: KeyQuery<T>): Promise<T | undefined> {
+    try {
+      const top = this.#tiers[0]!;
+      if (top.cache?.peek !== undefined && top.pending.size === 0) {
+        const hit = top.cache.peek(cls, query);
+        if (hit !== undefined) return Promise.resolve(this.#adopt([hit], 1)[0] as T);
+      }
+      if (!this.#coalesce) return this.#load(cls, [query]).then((r) => r[0]);
+      return this.#enqueue(cls, query) as Promise<T | undefined>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  override batchGet<T extends object>(cls: Class<T>, queries: readonly KeyQuery<T>[]): Promise<(T | undefined)[]> {
+    return this.#load(cls, queries);
+  }
+
+  /** Writes the most persistent store first, then each cache upward; see the class comment. */
+  override async batchPut(objs: readonly object[]): Promise<void> {
+    if (objs.length === 0) return;
+    objs.forEach((o) => metadataOf(o));
+    this.#forget(objs);
+    const token = randomUUID();
+    const tickets = new Map<Tier, WriteTicket>();
+    const caches = this.#tiers.filter((t) => t.cache !== undefined);
+    await Promise.all(
+      caches.map(async (tier) => {
+        const ticket = { token, expiresAt: Date.now() + tier.cache!.tombstoneMs };
+        if (await this.#guard(tier, 'reserve', objs, () => tier.cache!.reserve(objs, ticket))) tickets.set(tier, ticket);
+      }),
+    );
+    for (let i = this.#tiers.length - 1; i >= 0; i--) {
+      const tier = this.#tiers[i]!;
+      if (tier.cache === undefined) {
+        await tier.store.batchPut(objs);
+        continue;
+      }
+      const ticket = tickets.get(tier);
+      if (ticket !== undefined) await this.#guard(tier, 'commit', objs, () => tier.cache!.commit(objs, ticket));
+    }
+  }
+
+  /** Removes from the stores that are not caches first, then leaves tombstones in every cache. */
+  override async batchDelete(objs: readonly object[]): Promise<void> {
+    if (objs.length === 0) return;
+    objs.forEach((o) => metadataOf(o));
+    this.#forget(objs);
+    for (let i = this.#tiers.length - 1; i >= 0; i--) {
+      const tier = this.#tiers[i]!;
+      if (tier.cache === undefined) await tier.store.batchDelete(objs);
+    }
+    await Promise.all(
+      this.#tiers
+        .filter((t) => t.cache !== undefined)
+        .map((tier) => this.#guard(tier, 'delete', objs, () => tier.cache!.batchDelete(objs))),
+    );
+  }
+
+  /** Releases every store in the chain. */
+  async release(): Promise<void> {
+    await Promise.all(this.stores.map((s) => s.release()));
+  }
+
+  /** Asks each tier in turn for what is still missing, then fills the tiers above and adopts. */
+  async #load<T extends object>(cls: Class<T>, queries: readonly KeyQuery<T>[]): Promise<(T | undefined)[]> {
+    const meta = getMetadata(cls);
+    queries.forEach((q) => meta.shapeFor(q));
+    const results: (T | undefined)[] = new Array(queries.length).fill(undefined);
+    const servedBy: number[] = new Array(queries.length).fill(-1);
+    const readAt: number[] = new Array(queries.length).fill(0);
+    const missedIn: Tier[] = [];
+    let missing = queries.map((_q, i) => i);
+    for (let t = 0; t < this.#tiers.length && missing.length > 0; t++) {
+      const tier = this.#tiers[t]!;
+      const asked = missing.map((i) => queries[i]!);
+      const startedAt = Date.now();
+      let found: (T | undefined)[];
+      if (tier.cache === undefined) {
+        found = await tier.store.batchGet(cls, asked);
+      } else {
+        const got = await this.#guarded(tier, 'batchGet', () => tier.cache!.batchGet(cls, asked));
+        if (got === undefined) continue;
+        found = got;
+      }
+      const still: number[] = [];
+      missing.forEach((i, j) => {
+        const obj = found[j];
+        if (obj === undefined) {
+          still.push(i);
+          return;
+        }
+        results[i] = obj;
+        servedBy[i] = t;
+        readAt[i] = startedAt;
+      });
+      if (tier.cache !== undefined && still.length > 0) missedIn.push(tier);
+      missing = still;
+    }
+    await this.#fill(missedIn, results, servedBy, readAt);
+    return this.#adoptResults(results, servedBy);
+  }
+
+  /** Writes objects found lower down into the cache tiers above that missed them. */
+  async #fill(missedIn: readonly Tier[], results: readonly (object | undefined)[], servedBy: readonly number[], readAt: readonly number[]): Promise<void> {
+    if (missedIn.length === 0) return;
+    await Promise.all(
+      missedIn.map((tier) => {
+        const index = this.#tiers.indexOf(tier);
+        const objs: object[] = [];
+        let oldest = Infinity;
+        results.forEach((obj, i) => {
+          if (obj === undefined || servedBy[i]! <= index) return;
+          objs.push(obj);
+          oldest = Math.min(oldest, readAt[i]!);
+        });
+        if (objs.length === 0) return undefined;
+        return this.#guard(tier, 'fill', [], () => tier.cache!.fill(objs, oldest));
+      }),
+    );
+  }
+
+  #adoptResults<T extends object>(results: (T | undefined)[], servedBy: readonly number[]): (T | undefined)[] {
+    const byTier = new Map<number, number[]>();
+    results.forEach((obj, i) => {
+      if (obj === undefined || this.#tiers[servedBy[i]!]!.cache === undefined) return;
+      const list = byTier.get(servedBy[i]!) ?? [];
+      list.push(i);
+      byTier.set(servedBy[i]!, list);
+    });
+    for (const [t, indexes] of byTier) {
+      const adopted = this.#adopt(indexes.map((i) => results[i]!), t + 1);
+      indexes.forEach((i, j) => (results[i] = adopted[j] as T));
+    }
+    return results;
+  }
+
+  /** Hands objects that came out of a cache tier to the adopt hooks of the stores below it. */
+  #adopt(objs: object[], from: number): object[] {
+    let out = objs;
+    for (let t = from; t < this.#tiers.length; t++) {
+      const store = this.#tiers[t]!.store;
+      if (isAdoptingStore(store)) out = store.adopt(out);
+    }
+    return out;
+  }
+
+  #enqueue(cls: Class, query: object): Promise<object | undefined> {
+    const meta = getMetadata(cls);
+    const shape = meta.shapeFor(query);
+    const id = this.#ids.build(meta, shape, query);
+    if (id === undefined) return Promise.resolve(undefined);
+    const flying = this.#inFlight.get(id);
+    if (flying !== undefined) return flying;
+    const promise = new Promise<object | undefined>((resolve, reject) => {
+      const list = this.#queued.get(cls) ?? [];
+      list.push({ query, id, resolve, reject });
+      this.#queued.set(cls, list);
+    });
+    this.#inFlight.set(id, promise);
+    const clear = (): void => {
+      if (this.#inFlight.get(id) === promise) this.#inFlight.delete(id);
+    };
+    promise.then(clear, clear);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      process.nextTick(() => this.#flush());
+    }
+    return promise;
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const groups = [...this.#queued];
+    this.#queued.clear();
+    for (const [cls, waiters] of groups) {
+      this.#load(cls, waiters.map((w) => w.query)).then(
+        (found) => waiters.forEach((w, i) => w.resolve(found[i])),
+        (error: unknown) => waiters.forEach((w) => w.reject(error)),
+      );
+    }
+  }
+
+  /** After a write, later reads must not join a read that started before it. */
+  #forget(objs: readonly object[]): void {
+    if (this.#inFlight.size === 0) return;
+    for (const obj of objs) for (const id of this.#ids.keysOf(metadataOf(obj), obj, true)) this.#inFlight.delete(id);
+  }
+
+  /** Runs a cache tier call under the deadline and breaker; false when it failed or was skipped. */
+  async #guard(tier: Tier, operation: string, objs: readonly object[], call: () => Promise<void>): Promise<boolean> {
+    const ok = (await this.#guarded(tier, operation, async () => (await call(), true))) === true;
+    if (!ok && operation !== 'fill') this.#remember(tier, objs);
+    return ok;
+  }
+
+  async #guarded<R>(tier: Tier, operation: string, call: () => Promise<R>): Promise<R | undefined> {
+    if (!tier.breaker.allow()) return undefined;
+    try {
+      if (tier.pending.size > 0) await this.#replay(tier);
+      const result = await withDeadline(call(), this.#timeout, `${tier.store.name}.${operation}`);
+      if (tier.breaker.succeed()) this.emit({ type: 'circuit', store: tier.store.name, state: 'closed' });
+      return result;
+    } catch (error) {
+      this.emit({ type: 'error', store: tier.store.name, operation, error });
+      if (tier.breaker.fail()) this.emit({ type: 'circuit', store: tier.store.name, state: 'open' });
+      return undefined;
+    }
+  }
+
+  /** A tier that missed writes may hold old versions: invalidate them before trusting it again. */
+  async #replay(tier: Tier): Promise<void> {
+    const objs = [...tier.pending];
+    await withDeadline(tier.cache!.batchDelete(objs), this.#timeout, `${tier.store.name}.batchDelete`);
+    for (const o of objs) tier.pending.delete(o);
+  }
+
+  #remember(tier: Tier, objs: readonly object[]): void {
+    for (const o of objs) {
+      if (tier.pending.size >= this.#maxPending) {
+        this.emit({
+          type: 'error',
+          store: tier.store.name,
+          operation: 'invalidate',
+          error: new ConfigurationError(`more than ${this.#maxPending} invalidations missed while ${tier.store.name} failed; its entries are bounded only by lifetimes`),
+        });
+        return;
+      }
+      tier.pending.add(o);
+    }
+  }
+}

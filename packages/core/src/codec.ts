@@ -1,0 +1,200 @@
+import { Buffer } from 'node:buffer';
+import { FORMAT_VERSION } from './keys';
+import { classByName, getMetadata } from './metadata';
+import type { CacheRecord } from './record';
+import type { Class } from './types';
+
+/** Why a payload could not be decoded; each is a miss, and all but `unknown-class` are deleted. */
+export type DecodeFailure =
+  | { readonly kind: 'corrupt'; readonly reason: string }
+  | { readonly kind: 'unknown-class'; readonly name: string };
+
+/** Payloads above this are refused on decode (a miss), whatever the tier allows. @default 16 MiB */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
+const MAX_DEPTH = 64;
+const TAG = '$t';
+const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
+
+class CodecError extends Error {}
+
+function encodeValue(value: unknown, depth: number, seen: Set<object>): unknown {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      return Number.isFinite(value) ? value : { [TAG]: 'num', v: String(value) };
+    case 'bigint':
+      return { [TAG]: 'big', v: value.toString() };
+    case 'undefined':
+      return { [TAG]: 'undef' };
+    case 'function':
+    case 'symbol':
+      return undefined;
+    default:
+      break;
+  }
+  if (value === null) return null;
+  if (depth > MAX_DEPTH) throw new CodecError(`nesting deeper than ${MAX_DEPTH}`);
+  const obj = value as object;
+  if (seen.has(obj)) throw new CodecError('a cycle: the object refers to itself');
+  seen.add(obj);
+  try {
+    if (obj instanceof Date) return { [TAG]: 'date', v: obj.getTime() };
+    if (Buffer.isBuffer(obj)) return { [TAG]: 'buf', v: obj.toString('base64') };
+    if (obj instanceof Uint8Array) return { [TAG]: 'u8', v: Buffer.from(obj.buffer, obj.byteOffset, obj.byteLength).toString('base64') };
+    if (Array.isArray(obj)) return obj.map((v) => encodeValue(v, depth + 1, seen) ?? null);
+    if (obj instanceof Map) {
+      return { [TAG]: 'map', v: [...obj].map(([k, v]) => [encodeValue(k, depth + 1, seen), encodeValue(v, depth + 1, seen)]) };
+    }
+    if (obj instanceof Set) return { [TAG]: 'set', v: [...obj].map((v) => encodeValue(v, depth + 1, seen)) };
+    const proto = Object.getPrototypeOf(obj);
+    if (proto !== Object.prototype && proto !== null) {
+      const name = registeredName(obj.constructor as Class);
+      if (name !== undefined) return { [TAG]: 'obj', c: name, v: encodeFields(toPlain(obj), depth, seen) };
+    }
+    const fields = encodeFields(obj as Record<string, unknown>, depth, seen);
+    // A plain object that itself has a `$t` field is wrapped, so decoding stays unambiguous.
+    return Object.prototype.hasOwnProperty.call(obj, TAG) ? { [TAG]: 'raw', v: fields } : fields;
+  } finally {
+    seen.delete(obj);
+  }
+}
+
+function registeredName(cls: Class): string | undefined {
+  try {
+    return getMetadata(cls).name;
+  } catch {
+    return undefined;
+  }
+}
+
+function toPlain(obj: object): Record<string, unknown> {
+  const serializer = getMetadata(obj.constructor as Class).serializer;
+  return serializer === undefined ? (obj as Record<string, unknown>) : serializer.toPlain(obj);
+}
+
+function encodeFields(obj: Record<string, unknown>, depth: number, seen: Set<object>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(obj)) {
+    const encoded = encodeValue(obj[key], depth + 1, seen);
+    if (encoded !== undefined) out[key] = encoded;
+  }
+  return out;
+}
+
+function decodeValue(value: unknown, depth: number): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (depth > MAX_DEPTH) throw new CodecError(`nesting deeper than ${MAX_DEPTH}`);
+  if (Array.isArray(value)) return value.map((v) => decodeValue(v, depth + 1));
+  const tagged = value as Record<string, unknown>;
+  const tag = tagged[TAG];
+  if (tag === undefined) return decodeFields(tagged, depth);
+  const v = tagged.v;
+  switch (tag) {
+    case 'num':
+      return Number(v);
+    case 'big':
+      if (typeof v !== 'string' || !/^-?\d+$/.test(v)) throw new CodecError('bad bigint');
+      return BigInt(v);
+    case 'undef':
+      return undefined;
+    case 'date':
+      if (typeof v !== 'number') throw new CodecError('bad date');
+      return new Date(v);
+    case 'buf':
+    case 'u8': {
+      if (typeof v !== 'string') throw new CodecError('bad bytes');
+      const buf = Buffer.from(v, 'base64');
+      return tag === 'buf' ? buf : new Uint8Array(buf);
+    }
+    case 'map':
+      if (!Array.isArray(v)) throw new CodecError('bad map');
+      return new Map(v.map((pair) => {
+        if (!Array.isArray(pair) || pair.length !== 2) throw new CodecError('bad map entry');
+        return [decodeValue(pair[0], depth + 1), decodeValue(pair[1], depth + 1)] as const;
+      }));
+    case 'set':
+      if (!Array.isArray(v)) throw new CodecError('bad set');
+      return new Set(v.map((x) => decodeValue(x, depth + 1)));
+    case 'raw':
+      return decodeFields(asRecord(v), depth);
+    case 'obj': {
+      const cls = typeof tagged.c === 'string' ? classByName(tagged.c) : undefined;
+      // A nested instance of a class this process does not know stays plain data.
+      const fields = decodeFields(asRecord(v), depth);
+      return cls === undefined ? fields : instantiate(cls, fields);
+    }
+    default:
+      throw new CodecError(`unknown tag ${String(tag)}`);
+  }
+}
+
+function asRecord(v: unknown): Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new CodecError('expected an object');
+  return v as Record<string, unknown>;
+}
+
+// JSON.parse makes `__proto__` an own property; copying it with assignment would set a prototype.
+function decodeFields(obj: Record<string, unknown>, depth: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(obj)) {
+    if (FORBIDDEN.has(key)) continue;
+    out[key] = decodeValue(obj[key], depth + 1);
+  }
+  return out;
+}
+
+/** Builds an instance of `cls` from decoded fields without running its constructor. */
+function instantiate(cls: Class, fields: Record<string, unknown>): object {
+  const serializer = getMetadata(cls).serializer;
+  if (serializer !== undefined) return serializer.fromPlain(cls, fields);
+  return Object.assign(Object.create(cls.prototype as object) as object, fields);
+}
+
+/**
+ * Encodes a record as the versioned envelope out-of-process tiers hold. Throws on values that
+ * cannot be encoded (cycles, excessive depth); the caller reports and skips them.
+ */
+export function encodeRecord(record: CacheRecord): string {
+  if (record.kind === 'tomb') return encodeTomb(record.token, record.expiresAt);
+  const meta = getMetadata(record.obj.constructor as Class);
+  const data = encodeFields(toPlain(record.obj), 0, new Set([record.obj]));
+  return `{"f":${FORMAT_VERSION},"k":"v","c":${JSON.stringify(meta.name)},"e":${record.expiresAt},"d":${JSON.stringify(data)}}`;
+}
+
+/** A tombstone's envelope; deterministic, so a tier can compare it byte for byte (CAS, Lua). */
+export function encodeTomb(token: string, expiresAt: number): string {
+  return `{"f":${FORMAT_VERSION},"k":"t","t":${JSON.stringify(token)},"e":${expiresAt}}`;
+}
+
+/** Decodes an envelope: a record, or why it is a miss. Never throws. */
+export function decodeRecord(payload: string | Buffer | Uint8Array, maxBytes = DEFAULT_MAX_PAYLOAD_BYTES): CacheRecord | DecodeFailure {
+  try {
+    const size = typeof payload === 'string' ? payload.length : payload.byteLength;
+    if (size > maxBytes) return { kind: 'corrupt', reason: `payload of ${size} bytes exceeds ${maxBytes}` };
+    const text = typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
+    const env = JSON.parse(text) as Record<string, unknown>;
+    if (env === null || typeof env !== 'object' || env.f !== FORMAT_VERSION) {
+      return { kind: 'corrupt', reason: 'not a stockpyle envelope of this format version' };
+    }
+    const expiresAt = env.e;
+    if (typeof expiresAt !== 'number') return { kind: 'corrupt', reason: 'no expiry' };
+    if (env.k === 't') {
+      if (typeof env.t !== 'string') return { kind: 'corrupt', reason: 'bad tombstone' };
+      return { kind: 'tomb', token: env.t, expiresAt };
+    }
+    if (env.k !== 'v' || typeof env.c !== 'string') return { kind: 'corrupt', reason: 'bad envelope kind' };
+    const cls = classByName(env.c);
+    if (cls === undefined) return { kind: 'unknown-class', name: env.c };
+    const obj = instantiate(cls, decodeFields(asRecord(env.d), 0));
+    return { kind: 'value', obj, expiresAt };
+  } catch (error) {
+    return { kind: 'corrupt', reason: error instanceof Error ? error.message : 'undecodable' };
+  }
+}
+
+/** True when `decodeRecord` failed. */
+export function isDecodeFailure(result: CacheRecord | DecodeFailure): result is DecodeFailure {
+  return result.kind === 'corrupt' || result.kind === 'unknown-class';
+}

@@ -1,0 +1,94 @@
+import { BaseCacheStore, type CacheStoreOptions, type RawWrite } from './base-cache-store';
+import { ConfigurationError } from './errors';
+import { NEVER } from './lifetime';
+
+/**
+ * The base for a store over any dictionary-like backend: implement `getItem`, `setItem` and
+ * `deleteItem` (sync or async) and everything else — keys, envelopes, lifetimes, tombstones — is done.
+ * Conditional writes are a read then a write: atomic for a synchronous backend, best effort for an
+ * asynchronous one shared between processes (use the memcached or Redis store there).
+ */
+export abstract class BaseDictionaryStore extends BaseCacheStore<string> {
+  /** The stored envelope, or `undefined`/`null` when absent. */
+  protected abstract getItem(key: string): unknown;
+  /** Stores an envelope; `ttlMs` is a hint for backends that expire entries themselves. */
+  protected abstract setItem(key: string, value: string, ttlMs: number | undefined): unknown;
+  protected abstract deleteItem(key: string): unknown;
+
+  protected async readRaw(keys: readonly string[]): Promise<readonly (string | undefined)[]> {
+    const values = await Promise.all(keys.map((k) => this.getItem(k)));
+    return values.map((v) => (typeof v === 'string' ? v : undefined));
+  }
+
+  protected async writeRaw(writes: readonly RawWrite<string>[], mode: 'set' | 'add'): Promise<void> {
+    await Promise.all(
+      writes.map(async (w) => {
+        if (mode === 'add' && typeof (await this.getItem(w.key)) === 'string') return;
+        await this.setItem(w.key, w.raw, ttlOf(w.expiresAt));
+      }),
+    );
+  }
+
+  protected async swapRaw(writes: readonly RawWrite<string>[], expected: string): Promise<readonly boolean[]> {
+    return Promise.all(
+      writes.map(async (w) => {
+        if ((await this.getItem(w.key)) !== expected) return false;
+        await this.setItem(w.key, w.raw, ttlOf(w.expiresAt));
+        return true;
+      }),
+    );
+  }
+
+  protected async removeRaw(keys: readonly string[]): Promise<void> {
+    await Promise.all(keys.map((k) => this.deleteItem(k)));
+  }
+}
+
+function ttlOf(expiresAt: number): number | undefined {
+  return expiresAt === NEVER ? undefined : Math.max(1, expiresAt - Date.now());
+}
+
+/**
+ * What `DictionaryStore` accepts: a `Map`, a `Keyv` instance (and so any of Keyv's backends), or
+ * any object with `get`, `set`, `delete`, sync or async. `set` receives a TTL in ms as third argument.
+ */
+export interface DictionaryBackend {
+  get(key: string): unknown;
+  set(key: string, value: string, ttlMs?: number): unknown;
+  delete(key: string): unknown;
+}
+
+/** Options of `DictionaryStore`. */
+export type DictionaryStoreOptions = CacheStoreOptions;
+
+/** A store over a dictionary given at run time: the role of stockpyle's ShoveStore. */
+export class DictionaryStore extends BaseDictionaryStore {
+  readonly #backend: DictionaryBackend;
+
+  constructor(backend: DictionaryBackend, options: DictionaryStoreOptions = {}) {
+    super(options);
+    for (const method of ['get', 'set', 'delete'] as const) {
+      if (backend === null || typeof backend !== 'object' || typeof backend[method] !== 'function') {
+        throw new ConfigurationError(`DictionaryStore needs a backend with get, set and delete methods (a Map or a Keyv instance); ${method} is missing`);
+      }
+    }
+    this.#backend = backend;
+  }
+
+  protected getItem(key: string): unknown {
+    return this.#backend.get(key);
+  }
+
+  protected setItem(key: string, value: string, ttlMs: number | undefined): unknown {
+    return ttlMs === undefined ? this.#backend.set(key, value) : this.#backend.set(key, value, ttlMs);
+  }
+
+  protected deleteItem(key: string): unknown {
+    return this.#backend.delete(key);
+  }
+
+  /** The backend was given, not opened here, so it is left open. */
+  release(): Promise<void> {
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,85 @@
+import { BaseCacheStore, matchesQuery, type RawWrite } from './base-cache-store';
+import type { DecodeFailure } from './codec';
+import { isExpired } from './lifetime';
+import { getMetadata } from './metadata';
+import type { CacheRecord } from './record';
+import type { WriteTicket } from './store';
+import type { Class, KeyQuery } from './types';
+
+/**
+ * A cache tier inside this process: records are kept live (no encoding), every operation is
+ * synchronous underneath, so the chain protocol's conditional writes are atomic here.
+ */
+export abstract class InProcessStore extends BaseCacheStore<CacheRecord> {
+  /** The record under `key`, without touching recency. */
+  protected abstract peekRecord(key: string): CacheRecord | undefined;
+  /** The record under `key`, counting as a use (LRU recency). */
+  protected abstract readRecord(key: string): CacheRecord | undefined;
+  protected abstract writeRecord(key: string, record: CacheRecord): void;
+  protected abstract removeRecord(key: string): void;
+
+  protected override encode(record: CacheRecord): CacheRecord {
+    return record;
+  }
+
+  protected override decode(raw: CacheRecord): CacheRecord | DecodeFailure {
+    return raw;
+  }
+
+  /** A synchronous lookup: the chain's first-tier hit costs no promise chain. */
+  peek<T extends object>(cls: Class<T>, query: KeyQuery<T>): T | undefined {
+    const meta = getMetadata(cls);
+    const shape = meta.shapeFor(query);
+    const key = this.keys.build(meta, shape, query);
+    const record = key === undefined ? undefined : this.readRecord(key);
+    let found: T | undefined;
+    if (record !== undefined && record.kind === 'value') {
+      if (isExpired(record.expiresAt, Date.now())) this.removeRecord(key!);
+      else if (record.obj instanceof cls && matchesQuery(record.obj, shape, query)) found = record.obj as T;
+    }
+    if (this.events.has(found === undefined ? 'miss' : 'hit')) {
+      this.emit({ type: found === undefined ? 'miss' : 'hit', store: this.name, className: meta.name, count: 1 });
+    }
+    return found;
+  }
+
+  override get<T extends object>(cls: Class<T>, query: KeyQuery<T>): Promise<T | undefined> {
+    try {
+      return Promise.resolve(this.peek(cls, query));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  protected readRaw(keys: readonly string[]): Promise<readonly (CacheRecord | undefined)[]> {
+    return Promise.resolve(keys.map((k) => this.readRecord(k)));
+  }
+
+  protected writeRaw(writes: readonly RawWrite<CacheRecord>[], mode: 'set' | 'add'): Promise<void> {
+    const now = Date.now();
+    for (const w of writes) {
+      if (mode === 'add') {
+        const current = this.peekRecord(w.key);
+        if (current !== undefined && !isExpired(current.expiresAt, now)) continue;
+      }
+      this.writeRecord(w.key, w.raw);
+    }
+    return Promise.resolve();
+  }
+
+  protected swapRaw(writes: readonly RawWrite<CacheRecord>[], _expected: CacheRecord, ticket: WriteTicket): Promise<readonly boolean[]> {
+    return Promise.resolve(
+      writes.map((w) => {
+        const current = this.peekRecord(w.key);
+        if (current === undefined || current.kind !== 'tomb' || current.token !== ticket.token) return false;
+        this.writeRecord(w.key, w.raw);
+        return true;
+      }),
+    );
+  }
+
+  protected removeRaw(keys: readonly string[]): Promise<void> {
+    for (const k of keys) this.removeRecord(k);
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,38 @@
+export { Stockpyle, getMetadata, metadataOf, isStockpyleClass, registerMetadataResolver, clearMetadata } from './metadata';
+export type { StockpyleOptions, ClassMetadata, KeyShape, ClassSerializer, MetadataResolver, ResolvedClassInfo } from './metadata';
+export type { Class, KeyQuery, KeyValue, Lifetime, LifetimeFn, Duration } from './types';
+export type { Store, CacheTier, AdoptingStore, WriteTicket } from './store';
+export { isCacheTier, isAdoptingStore } from './store';
+export { BaseStore } from './base-store';
+export type { BaseStoreOptions } from './base-store';
+export { BaseCacheStore, matchesQuery } from './base-cache-store';
+export type { CacheStoreOptions, RawWrite } from './base-cache-store';
+export { InProcessStore } from './in-process-store';
+export { BaseDictionaryStore, DictionaryStore } from './dictionary-store';
+export type { DictionaryBackend, DictionaryStoreOptions } from './dictionary-store';
+export { ProcessMemoryStore, estimateSize } from './process-memory-store';
+export type { ProcessMemoryStoreOptions } from './process-memory-store';
+export { AsyncLocalStore } from './async-local-store';
+export type { AsyncLocalStoreOptions } from './async-local-store';
+export { ChainedStore } from './chained-store';
+export type { ChainedStoreOptions } from './chained-store';
+export { CircuitBreaker } from './circuit-breaker';
+export type { CircuitBreakerOptions } from './circuit-breaker';
+export { withDeadline } from './deadline';
+export { KeyBuilder, encodeKeyValue, FORMAT_VERSION } from './keys';
+export { encodeRecord, encodeTomb, decodeRecord, isDecodeFailure, DEFAULT_MAX_PAYLOAD_BYTES } from './codec';
+export type { DecodeFailure } from './codec';
+export type { CacheRecord, ValueRecord, TombRecord } from './record';
+export { expiryOf, isExpired, NEVER } from './lifetime';
+export { StoreEvents } from './events';
+export type { StoreEvent, StoreEventType, StoreEventOf, StoreEventListener } from './events';
+export {
+  StockpyleError,
+  NotStockpyleClassError,
+  UnknownKeyError,
+  NonUniqueKeyError,
+  ConfigurationError,
+  DuplicateNameError,
+  TimeoutError,
+  TierUnavailableError,
+} from './errors';

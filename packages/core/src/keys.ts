@@ -1,0 +1,117 @@
+import { createHash } from 'node:crypto';
+import { ConfigurationError, UnknownKeyError } from './errors';
+import type { ClassMetadata, KeyShape } from './metadata';
+
+/** Bumped whenever the layout of keys or envelopes changes, so old entries are simply never read. */
+export const FORMAT_VERSION = 1;
+const MAX_KEY_BYTES = 250;
+const MAX_PREFIX_LENGTH = 64;
+const SAFE = /^[A-Za-z0-9_.~-]*$/;
+
+/**
+ * Escapes a string so the result is printable ASCII with no spaces and none of the delimiters
+ * `:`, `,`, `=`, `#`: percent-encoded UTF-8, or UTF-16 code units for strings with lone surrogates
+ * (which UTF-8 cannot carry without collisions).
+ */
+function escapeText(s: string): string {
+  if (SAFE.test(s)) return `s${s}`;
+  if (!s.isWellFormed()) {
+    let out = 'u';
+    for (let i = 0; i < s.length; i++) out += s.charCodeAt(i).toString(16).padStart(4, '0');
+    return out;
+  }
+  return `s${encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
+}
+
+/**
+ * One key value as a type-tagged token: the number `1` and the string `'1'` differ, and no token
+ * contains a delimiter, so joined tokens are injective.
+ */
+export function encodeKeyValue(value: unknown, className: string, attr: string): string {
+  switch (typeof value) {
+    case 'number':
+      if (Number.isNaN(value)) throw UnknownKeyError.forValue(className, attr, value);
+      return `n${value}`;
+    case 'string':
+      return escapeText(value);
+    case 'bigint':
+      return `b${value}`;
+    case 'boolean':
+      return value ? 'T' : 'F';
+    case 'object':
+      if (value instanceof Date && !Number.isNaN(value.getTime())) return `d${value.getTime()}`;
+      break;
+    default:
+      break;
+  }
+  throw UnknownKeyError.forValue(className, attr, value);
+}
+
+function escapeName(name: string): string {
+  return escapeText(name).slice(1);
+}
+
+/**
+ * Builds cache keys for one store. The namespace (`stockpyle:1:` plus the store's prefix) is fixed
+ * at construction; each class's key heads are computed once and cached.
+ */
+export class KeyBuilder {
+  readonly namespace: string;
+  readonly #heads = new WeakMap<KeyShape, string>();
+
+  constructor(prefix?: string) {
+    if (prefix !== undefined && (typeof prefix !== 'string' || prefix.length === 0 || prefix.length > MAX_PREFIX_LENGTH)) {
+      throw new ConfigurationError(`prefix must be a non-empty string of at most ${MAX_PREFIX_LENGTH} characters`);
+    }
+    this.namespace = `stockpyle:${FORMAT_VERSION}:${prefix === undefined ? '' : `${escapeName(prefix)}:`}`;
+  }
+
+  #head(meta: ClassMetadata, shape: KeyShape): string {
+    let head = this.#heads.get(shape);
+    if (head === undefined) {
+      head = `${this.namespace}${escapeName(meta.name)}:${escapeName(shape.attrs[0]!)}=`;
+      this.#heads.set(shape, head);
+    }
+    return head;
+  }
+
+  /**
+   * The cache key for `source`'s values of `shape` (an object or a query), or `undefined` when any
+   * of them is `null`/`undefined`: such an object is not indexed under that key.
+   */
+  build(meta: ClassMetadata, shape: KeyShape, source: object): string | undefined {
+    const attrs = shape.attrs;
+    const first = (source as Record<string, unknown>)[attrs[0]!];
+    if (first === null || first === undefined) return undefined;
+    let key = this.#head(meta, shape) + encodeKeyValue(first, meta.name, attrs[0]!);
+    for (let i = 1; i < attrs.length; i++) {
+      const attr = attrs[i]!;
+      const value = (source as Record<string, unknown>)[attr];
+      if (value === null || value === undefined) return undefined;
+      key += `,${escapeName(attr)}=${encodeKeyValue(value, meta.name, attr)}`;
+    }
+    return key.length <= MAX_KEY_BYTES ? key : this.#hashed(meta, key);
+  }
+
+  // Keys are ASCII, so length is bytes. A long key keeps its class for readability and hashes the rest.
+  #hashed(meta: ClassMetadata, key: string): string {
+    const digest = createHash('sha256').update(key).digest('base64url');
+    const readable = `${this.namespace}${escapeName(meta.name)}:#${digest}`;
+    return readable.length <= MAX_KEY_BYTES ? readable : `${this.namespace}#${digest}`;
+  }
+
+  /** Every cache key an object is indexed under: each declared key, and with `polymorphic` its bases' keys. */
+  keysOf(meta: ClassMetadata, obj: object, polymorphic: boolean): string[] {
+    const out: string[] = [];
+    this.#collect(meta, obj, out);
+    if (polymorphic) for (const base of meta.bases) this.#collect(base, obj, out);
+    return out;
+  }
+
+  #collect(meta: ClassMetadata, obj: object, out: string[]): void {
+    for (const shape of meta.keys) {
+      const key = this.build(meta, shape, obj);
+      if (key !== undefined) out.push(key);
+    }
+  }
+}

@@ -1,0 +1,111 @@
+import { LRUCache } from 'lru-cache';
+import type { CacheStoreOptions } from './base-cache-store';
+import { ConfigurationError } from './errors';
+import { InProcessStore } from './in-process-store';
+import type { CacheRecord } from './record';
+
+/** Options of `ProcessMemoryStore`. */
+export interface ProcessMemoryStoreOptions extends CacheStoreOptions {
+  /** Most entries kept (one per key an object is indexed under); least recently used go first. @default 10_000 */
+  max?: number;
+  /** Most bytes kept, as estimated by `sizeOf`; off unless set. */
+  maxSize?: number;
+  /** Estimates an object's footprint in bytes for `maxSize`. @default a walk of its own fields */
+  sizeOf?: (obj: object) => number;
+}
+
+const TOMB_SIZE = 96;
+
+/**
+ * Estimates the V8 heap taken by a value: object headers, property slots, string bytes. Errs high,
+ * so that a `maxSize` bound holds for the real heap, and stops at depth 4 and 1,000 fields.
+ */
+export function estimateSize(value: unknown, depth = 0): number {
+  switch (typeof value) {
+    case 'string':
+      return 16 + value.length * 2;
+    case 'number':
+    case 'boolean':
+    case 'undefined':
+      return 8;
+    case 'bigint':
+      return 24;
+    case 'object':
+      break;
+    default:
+      return 8;
+  }
+  if (value === null) return 8;
+  if (depth > 4) return 64;
+  if (value instanceof Date) return 48;
+  if (ArrayBuffer.isView(value)) return 96 + value.byteLength;
+  let size = 32;
+  let fields = 0;
+  const entries = Array.isArray(value) ? value : value instanceof Map || value instanceof Set ? [...value.values()] : Object.values(value);
+  for (const v of entries) {
+    if (++fields > 1000) break;
+    size += 8 + estimateSize(v, depth + 1);
+  }
+  return size;
+}
+
+/** Objects kept in this process's memory, in an LRU bounded by entry count and optionally by size. */
+export class ProcessMemoryStore extends InProcessStore {
+  readonly #lru: LRUCache<string, CacheRecord>;
+
+  constructor(options: ProcessMemoryStoreOptions = {}) {
+    super(options);
+    const { max = 10_000, maxSize, sizeOf = estimateSize } = options;
+    if (!Number.isInteger(max) || max <= 0) throw new ConfigurationError(`${this.name}: max must be a positive integer, got ${String(max)}`);
+    if (maxSize !== undefined && (!Number.isInteger(maxSize) || maxSize <= 0)) {
+      throw new ConfigurationError(`${this.name}: maxSize must be a positive integer of bytes, got ${String(maxSize)}`);
+    }
+    if (typeof sizeOf !== 'function') throw new ConfigurationError(`${this.name}: sizeOf must be a function`);
+    this.#lru = new LRUCache<string, CacheRecord>(
+      maxSize === undefined
+        ? { max }
+        : {
+            max,
+            maxSize,
+            // Entries of one object share their record; each is charged in full, which errs high.
+            sizeCalculation: (record, key) => key.length + (record.kind === 'tomb' ? TOMB_SIZE : Math.max(1, sizeOf(record.obj))),
+          },
+    );
+  }
+
+  /** Entries held now (each object takes one per key it is indexed under). */
+  get size(): number {
+    return this.#lru.size;
+  }
+
+  /** Bytes held now, as estimated; 0 without `maxSize`. */
+  get calculatedSize(): number {
+    return this.#lru.calculatedSize;
+  }
+
+  /** Drops every entry. */
+  clear(): void {
+    this.#lru.clear();
+  }
+
+  protected peekRecord(key: string): CacheRecord | undefined {
+    return this.#lru.peek(key);
+  }
+
+  protected readRecord(key: string): CacheRecord | undefined {
+    return this.#lru.get(key);
+  }
+
+  protected writeRecord(key: string, record: CacheRecord): void {
+    this.#lru.set(key, record);
+  }
+
+  protected removeRecord(key: string): void {
+    this.#lru.delete(key);
+  }
+
+  /** Nothing to close: entries stay until evicted. */
+  release(): Promise<void> {
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,68 @@
+import type { StoreEventListener, StoreEventType } from './events';
+import type { Class, KeyQuery } from './types';
+
+/** The seven operations every store offers. All are async; none mutates the objects given. */
+export interface Store {
+  /** A name for events and errors. */
+  readonly name: string;
+  /** Stores the object under each of its declared keys. */
+  put(obj: object): Promise<void>;
+  /** The object whose declared key matches `query`, or `undefined`. */
+  get<T extends object>(cls: Class<T>, query: KeyQuery<T>): Promise<T | undefined>;
+  /** Removes the object from under each of its keys. */
+  delete(obj: object): Promise<void>;
+  batchPut(objs: readonly object[]): Promise<void>;
+  /** One result per query, in the asked order, `undefined` where nothing matched. */
+  batchGet<T extends object>(cls: Class<T>, queries: readonly KeyQuery<T>[]): Promise<(T | undefined)[]>;
+  batchDelete(objs: readonly object[]): Promise<void>;
+  /** Closes what the store opened; a later call reopens lazily. */
+  release(): Promise<void>;
+  /** Listens to what the store reports (hits, misses, fills, skips, errors). */
+  on<K extends StoreEventType>(type: K, listener: StoreEventListener<K>): this;
+  off<K extends StoreEventType>(type: K, listener: StoreEventListener<K>): this;
+}
+
+/** A write in progress through a chain: its tombstones carry `token` and expire at `expiresAt`. */
+export interface WriteTicket {
+  readonly token: string;
+  readonly expiresAt: number;
+}
+
+/**
+ * A store a `ChainedStore` may put above the source of truth. Besides the plain operations it takes
+ * part in the chain's consistency protocol (DESIGN.md invariants 1–2):
+ * - a write-through first `reserve`s every key with a tombstone carrying the write's token, then,
+ *   once the store below has the write, `commit`s: values replace only its own tombstones;
+ * - `delete` leaves tombstones, and `fill` (pull-through write-back) writes only where there is
+ *   neither a value nor a tombstone, so a late fill never resurrects an older version.
+ */
+export interface CacheTier extends Store {
+  readonly isCache: true;
+  /** How long tombstones live, in milliseconds; a fill whose read is older than this is dropped. */
+  readonly tombstoneMs: number;
+  reserve(objs: readonly object[], ticket: WriteTicket): Promise<void>;
+  commit(objs: readonly object[], ticket: WriteTicket): Promise<void>;
+  /** Conditional write-back of objects read lower down at `readStartedAt` (epoch ms). */
+  fill(objs: readonly object[], readStartedAt: number): Promise<void>;
+  /**
+   * A synchronous lookup for in-process tiers, so a chain's first-tier hit costs no promise chain.
+   * Returns `undefined` on a miss. Optional.
+   */
+  peek?<T extends object>(cls: Class<T>, query: KeyQuery<T>): T | undefined;
+}
+
+/** A source-of-truth store (the database) may attach objects that came out of a cache tier. */
+export interface AdoptingStore extends Store {
+  /** Returns the objects to hand to the caller (e.g. the same entities, now managed). */
+  adopt(objs: readonly object[]): object[];
+}
+
+/** True for a store that takes part in the chain's cache protocol. */
+export function isCacheTier(store: Store): store is CacheTier {
+  return (store as Partial<CacheTier>).isCache === true;
+}
+
+/** True for a store with an adopt hook. */
+export function isAdoptingStore(store: Store): store is AdoptingStore {
+  return typeof (store as Partial<AdoptingStore>).adopt === 'function';
+}
