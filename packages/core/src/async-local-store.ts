@@ -11,32 +11,46 @@ export type AsyncLocalStoreOptions = CacheStoreOptions;
  * it ends: Node's counterpart of a thread-local cache. Outside any `run()` it holds nothing.
  */
 export class AsyncLocalStore extends InProcessStore {
-  readonly #als = new AsyncLocalStorage<Map<string, CacheRecord>>();
+  // One context serves every AsyncLocalStore, so one middleware opens it for all of them.
+  static readonly #als = new AsyncLocalStorage<Map<AsyncLocalStore, Map<string, CacheRecord>>>();
 
-  /** Runs `fn` in a fresh, empty context; everything stored inside is dropped when it settles. */
+  /** Runs `fn` in a fresh, empty context for every AsyncLocalStore; entries go when it settles. */
+  static run<T>(fn: () => T): T {
+    return AsyncLocalStore.#als.run(new Map(), fn);
+  }
+
+  /** Same as `AsyncLocalStore.run`: the context is shared by all instances. */
   run<T>(fn: () => T): T {
-    return this.#als.run(new Map(), fn);
+    return AsyncLocalStore.run(fn);
   }
 
   /** True inside a `run()` context. */
   get active(): boolean {
-    return this.#als.getStore() !== undefined;
+    return AsyncLocalStore.#als.getStore() !== undefined;
+  }
+
+  #entries(create: boolean): Map<string, CacheRecord> | undefined {
+    const context = AsyncLocalStore.#als.getStore();
+    if (context === undefined) return undefined;
+    let entries = context.get(this);
+    if (entries === undefined && create) context.set(this, (entries = new Map()));
+    return entries;
   }
 
   protected peekRecord(key: string): CacheRecord | undefined {
-    return this.#als.getStore()?.get(key);
+    return this.#entries(false)?.get(key);
   }
 
   protected readRecord(key: string): CacheRecord | undefined {
-    return this.#als.getStore()?.get(key);
+    return this.#entries(false)?.get(key);
   }
 
   protected writeRecord(key: string, record: CacheRecord): void {
-    this.#als.getStore()?.set(key, record);
+    this.#entries(true)?.set(key, record);
   }
 
   protected removeRecord(key: string): void {
-    this.#als.getStore()?.delete(key);
+    this.#entries(false)?.delete(key);
   }
 
   /** Nothing to close: each context's entries go with it. */

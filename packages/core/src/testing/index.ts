@@ -1,0 +1,6 @@
+export { describeStoreContract } from './store-contract';
+export type { StoreContractOptions, ContractFixtures, ContractStoreOptions } from './store-contract';
+export { CountingStore } from './counting-store';
+export { FaultyStore } from './faulty-store';
+export type { FaultMode } from './faulty-store';
+export { defaultFixtures } from './fixtures';
