@@ -1,5 +1,6 @@
 export { describeStoreContract } from './store-contract';
-export type { StoreContractOptions, ContractFixtures, ContractStoreOptions } from './store-contract';
+export type { StoreContractOptions, ContractStoreOptions } from './store-contract';
+export type { ContractFixtures } from './fixtures';
 export { CountingStore } from './counting-store';
 export { FaultyStore } from './faulty-store';
 export type { FaultMode } from './faulty-store';
