@@ -6,7 +6,6 @@ import type {
   StockpyleModuleOptions,
   StockpyleModuleSharedOptions,
   StockpyleOptionsFactory,
-  StockpyleStoresConfig,
 } from './stockpyle.options';
 import { StockpyleRequestScopeModule } from './stockpyle-request-context.middleware';
 import { checkNames, StockpyleStoreRegistry } from './stockpyle-store-registry';
