@@ -36,13 +36,13 @@ const config: Config = {
     {
       ...shared,
       displayName: 'unit',
-      testMatch: ['<rootDir>/{packages,examples,test}/**/test/**/*.test.ts'],
+      testMatch: ['<rootDir>/{packages,examples,test-support}/**/test/**/*.test.ts'],
       testPathIgnorePatterns: ['\\.integration\\.test\\.ts$', '/node_modules/'],
     },
     {
       ...shared,
       displayName: 'integration',
-      testMatch: ['<rootDir>/{packages,examples,test}/**/test/**/*.integration.test.ts'],
+      testMatch: ['<rootDir>/{packages,examples,test-support}/**/test/**/*.integration.test.ts'],
       testPathIgnorePatterns: ['/node_modules/'],
     },
   ],

@@ -5,7 +5,7 @@ import { ConfigurationError } from './errors';
 import { KeyBuilder } from './keys';
 import { checkLifetimeOption, expiryOf, isExpired } from './lifetime';
 import { getMetadata, metadataOf, type ClassMetadata, type KeyShape } from './metadata';
-import type { CacheRecord, TombRecord } from './record';
+import type { CacheRecord, PointerRecord, TombRecord } from './record';
 import type { CacheTier, WriteTicket } from './store';
 import type { Class, KeyQuery, LifetimeFn } from './types';
 
@@ -39,7 +39,11 @@ interface Located {
 
 /**
  * Does all the object-level work of a cache tier — keys, lifetimes, polymorphism, tombstones,
- * decoding, the chain protocol — on top of five batch operations on raw backend keys.
+ * decoding, the chain protocol — on top of four batch operations on raw backend keys.
+ *
+ * Layout: an object's value lives under its anchor (its first declared key with no null values);
+ * every other key holds a pointer to the anchor, checked against the value on read. So only
+ * anchors need the tombstone protocol, and no alternate key can ever serve an outdated object.
  * `R` is what the backend holds: an encoded envelope (string) out of process, a record in process.
  */
 export abstract class BaseCacheStore<R = string> extends BaseStore implements CacheTier {
@@ -84,28 +88,25 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
   override async batchGet<T extends object>(cls: Class<T>, queries: readonly KeyQuery<T>[]): Promise<(T | undefined)[]> {
     const meta = getMetadata(cls);
     const located = queries.map((q) => this.#locate(meta, q));
-    const unique = [...new Set(located.map((l) => l.key).filter((k): k is string => k !== undefined))];
     const results: (T | undefined)[] = new Array(queries.length).fill(undefined);
-    if (unique.length === 0) {
+    const wanted = unique(located.map((l) => l.key));
+    if (wanted.length === 0) {
       this.#count(meta, 0, queries.length);
       return results;
     }
-    const raws = await this.readRaw(unique);
     const now = Date.now();
-    const found = new Map<string, object>();
     const stale: string[] = [];
-    unique.forEach((key, i) => {
-      const raw = raws[i];
-      if (raw === undefined || raw === null) return;
-      const obj = this.#accept(key, raw, cls, now, stale);
-      if (obj !== undefined) found.set(key, obj);
-    });
+    // Wave 1: the keys asked for. Wave 2: the anchors that pointers lead to, not already read.
+    const found = await this.#read(wanted, now, stale);
+    const anchors = unique([...found.values()].map((r) => (r.kind === 'ptr' && !found.has(r.key) ? r.key : undefined)));
+    if (anchors.length > 0) for (const [k, r] of await this.#read(anchors, now, stale)) found.set(k, r);
     if (stale.length > 0) await this.removeRaw(stale);
     let hits = 0;
     located.forEach((l, i) => {
-      const obj = l.key === undefined ? undefined : found.get(l.key);
-      if (obj !== undefined && matchesQuery(obj, l.shape, queries[i]!)) {
-        results[i] = obj as T;
+      let record = l.key === undefined ? undefined : found.get(l.key);
+      if (record?.kind === 'ptr') record = found.get(record.key);
+      if (record?.kind === 'value' && record.obj instanceof cls && matchesQuery(record.obj, l.shape, queries[i]!)) {
+        results[i] = record.obj as T;
         hits++;
       }
     });
@@ -113,52 +114,47 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
     return results;
   }
 
+  /** Stores each object: its value at its anchor key, pointers to it at its other keys. */
   override async batchPut(objs: readonly object[]): Promise<void> {
-    if (objs.length === 0) return;
     const now = Date.now();
     const writes: RawWrite<R>[] = [];
-    const newKeys = new Set<string>();
     for (const obj of objs) {
-      const meta = metadataOf(obj);
-      const entry = this.#valueWrites(meta, obj, now);
-      if (entry === undefined) continue;
-      for (const w of entry) {
-        writes.push(w);
-        newKeys.add(w.key);
-      }
+      const entry = this.#entry(metadataOf(obj), obj, now);
+      if (entry !== undefined) writes.push(entry.value, ...entry.pointers);
     }
-    // An object whose key attribute changed must not stay reachable under its old key.
-    const oldKeys = (await this.#cachedCopyKeys(objs)).filter((k) => !newKeys.has(k));
-    if (oldKeys.length > 0) await this.writeRaw(this.#tombs(oldKeys, this.#ticket(now)), 'set');
     if (writes.length > 0) await this.writeRaw(writes, 'set');
   }
 
+  /** Tombstones each object's anchor; its pointers then lead nowhere. */
   override batchDelete(objs: readonly object[]): Promise<void> {
     return this.reserve(objs, this.#ticket(Date.now()));
   }
 
-  /** Tombstones every key of the objects and of their cached copies, carrying the write's token. */
+  /** Tombstones each object's anchor with the write's token (phase 1 of a chain's write-through). */
   async reserve(objs: readonly object[], ticket: WriteTicket): Promise<void> {
-    if (objs.length === 0) return;
-    const keys = new Set<string>();
-    for (const obj of objs) for (const key of this.keys.keysOf(metadataOf(obj), obj, this.polymorphic)) keys.add(key);
-    for (const key of await this.#cachedCopyKeys(objs)) keys.add(key);
-    if (keys.size > 0) await this.writeRaw(this.#tombs([...keys], ticket), 'set');
+    const anchors = unique(objs.map((obj) => this.keys.keysOf(metadataOf(obj), obj, this.polymorphic)[0]));
+    if (anchors.length > 0) await this.writeRaw(this.#tombs(anchors, ticket), 'set');
   }
 
-  /** Replaces this write's own tombstones with the values; where another write got in, leaves a fresh tombstone. */
+  /**
+   * Replaces this write's own tombstones with the values, then writes the pointers. Where another
+   * write got in first, leaves a fresh tombstone: a miss is always safe, an older value never is.
+   */
   async commit(objs: readonly object[], ticket: WriteTicket): Promise<void> {
     const now = Date.now();
-    const writes: RawWrite<R>[] = [];
-    for (const obj of objs) writes.push(...(this.#valueWrites(metadataOf(obj), obj, now) ?? []));
-    if (writes.length === 0) return;
+    const entries = objs.map((obj) => this.#entry(metadataOf(obj), obj, now)).filter((e) => e !== undefined);
+    if (entries.length === 0) return;
     const expected = this.encode({ kind: 'tomb', token: ticket.token, expiresAt: ticket.expiresAt });
-    const swapped = await this.swapRaw(writes, expected, ticket);
-    const lost = writes.filter((_w, i) => !swapped[i]).map((w) => w.key);
-    if (lost.length > 0) await this.writeRaw(this.#tombs(lost, this.#ticket(Date.now())), 'set');
+    const swapped = await this.swapRaw(entries.map((e) => e.value), expected, ticket);
+    const lost = entries.filter((_e, i) => !swapped[i]).map((e) => e.value.key);
+    const pointers = entries.filter((_e, i) => swapped[i]).flatMap((e) => e.pointers);
+    await Promise.all([
+      lost.length > 0 ? this.writeRaw(this.#tombs(lost, this.#ticket(Date.now())), 'set') : undefined,
+      pointers.length > 0 ? this.writeRaw(pointers, 'set') : undefined,
+    ]);
   }
 
-  /** Writes back objects read lower down, only where the key holds neither a value nor a tombstone. */
+  /** Writes back objects read lower down, only where the anchor holds neither a value nor a tombstone. */
   async fill(objs: readonly object[], readStartedAt: number): Promise<void> {
     if (objs.length === 0) return;
     const now = Date.now();
@@ -167,10 +163,11 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
       this.emit({ type: 'skip', store: this.name, className: first.name, reason: 'fill arrived too late to be safe' });
       return;
     }
-    const writes: RawWrite<R>[] = [];
-    for (const obj of objs) writes.push(...(this.#valueWrites(metadataOf(obj), obj, now) ?? []));
-    if (writes.length === 0) return;
-    await this.writeRaw(writes, 'add');
+    const entries = objs.map((obj) => this.#entry(metadataOf(obj), obj, now)).filter((e) => e !== undefined);
+    if (entries.length === 0) return;
+    await this.writeRaw(entries.map((e) => e.value), 'add');
+    const pointers = entries.flatMap((e) => e.pointers);
+    if (pointers.length > 0) await this.writeRaw(pointers, 'add');
     if (this.events.has('fill')) this.emit({ type: 'fill', store: this.name, className: first.name, count: objs.length });
   }
 
@@ -183,8 +180,10 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
     return keys.map((key) => ({ key, raw, expiresAt: ticket.expiresAt }));
   }
 
-  /** The writes that store `obj` under each of its keys, or `undefined` when it must not be stored. */
-  #valueWrites(meta: ClassMetadata, obj: object, now: number): RawWrite<R>[] | undefined {
+  /** The value write at the anchor and the pointer writes, or `undefined` when `obj` must not be stored. */
+  #entry(meta: ClassMetadata, obj: object, now: number): { value: RawWrite<R>; pointers: RawWrite<R>[] } | undefined {
+    const [anchor, ...others] = this.keys.keysOf(meta, obj, this.polymorphic);
+    if (anchor === undefined) return undefined;
     const expiresAt = expiryOf(this.lifetime?.(obj), now);
     if (isExpired(expiresAt, now)) {
       this.emit({ type: 'skip', store: this.name, className: meta.name, reason: 'lifetime already past' });
@@ -197,50 +196,32 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
       this.emit({ type: 'skip', store: this.name, className: meta.name, reason: `not encodable: ${(error as Error).message}` });
       return undefined;
     }
-    return this.keys.keysOf(meta, obj, this.polymorphic).map((key) => ({ key, raw, expiresAt }));
+    const pointer = others.length === 0 ? undefined : this.encode({ kind: 'ptr', key: anchor, expiresAt } satisfies PointerRecord);
+    return {
+      value: { key: anchor, raw, expiresAt },
+      pointers: others.map((key) => ({ key, raw: pointer!, expiresAt })),
+    };
   }
 
-  /**
-   * Keys under which the cached copies of these objects (found by primary key) are indexed: the
-   * only way to reach entries under old values of alternate keys when the caller no longer knows them.
-   * Classes with a single key have nothing to find, and cost no round trip.
-   */
-  async #cachedCopyKeys(objs: readonly object[]): Promise<string[]> {
-    const lookups: { key: string; meta: ClassMetadata }[] = [];
-    for (const obj of objs) {
-      const meta = metadataOf(obj);
-      if (meta.keys.length < 2) continue;
-      const key = this.keys.build(meta, meta.keys[0]!, obj);
-      if (key !== undefined) lookups.push({ key, meta });
-    }
-    if (lookups.length === 0) return [];
-    const raws = await this.readRaw(lookups.map((l) => l.key));
-    const out: string[] = [];
-    raws.forEach((raw, i) => {
+  /** Reads and decodes keys; expired and corrupt entries go to `stale` (to be removed) and are misses. */
+  async #read(keys: readonly string[], now: number, stale: string[]): Promise<Map<string, CacheRecord>> {
+    const raws = await this.readRaw(keys);
+    const out = new Map<string, CacheRecord>();
+    keys.forEach((key, i) => {
+      const raw = raws[i];
       if (raw === undefined || raw === null) return;
       const record = this.decode(raw);
-      if (record.kind !== 'value') return;
-      out.push(...this.keys.keysOf(metadataOf(record.obj), record.obj, this.polymorphic));
-      void lookups[i];
+      if (isDecodeFailure(record)) {
+        if (record.kind === 'corrupt') {
+          stale.push(key);
+          this.emit({ type: 'corrupt', store: this.name, key, reason: record.reason });
+        }
+        return;
+      }
+      if (record.kind !== 'tomb' && isExpired(record.expiresAt, now)) stale.push(key);
+      else out.set(key, record);
     });
     return out;
-  }
-
-  #accept<T extends object>(key: string, raw: R, cls: Class<T>, now: number, stale: string[]): object | undefined {
-    const record = this.decode(raw);
-    if (isDecodeFailure(record)) {
-      if (record.kind === 'corrupt') {
-        stale.push(key);
-        this.emit({ type: 'corrupt', store: this.name, key, reason: record.reason });
-      }
-      return undefined;
-    }
-    if (record.kind === 'tomb') return undefined;
-    if (isExpired(record.expiresAt, now)) {
-      stale.push(key);
-      return undefined;
-    }
-    return record.obj instanceof cls ? record.obj : undefined;
   }
 
   #locate(meta: ClassMetadata, query: object): Located {
@@ -252,6 +233,10 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
     if (hits > 0 && this.events.has('hit')) this.emit({ type: 'hit', store: this.name, className: meta.name, count: hits });
     if (misses > 0 && this.events.has('miss')) this.emit({ type: 'miss', store: this.name, className: meta.name, count: misses });
   }
+}
+
+function unique(keys: readonly (string | undefined)[]): string[] {
+  return [...new Set(keys.filter((k): k is string => k !== undefined))];
 }
 
 /** Guards against hash collisions and stale alternate keys: the object must carry the queried values. */

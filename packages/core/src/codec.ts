@@ -158,6 +158,7 @@ function instantiate(cls: Class, fields: Record<string, unknown>): object {
  */
 export function encodeRecord(record: CacheRecord): string {
   if (record.kind === 'tomb') return encodeTomb(record.token, record.expiresAt);
+  if (record.kind === 'ptr') return `{"f":${FORMAT_VERSION},"k":"p","p":${JSON.stringify(record.key)},"e":${record.expiresAt}}`;
   const meta = getMetadata(record.obj.constructor as Class);
   const data = encodeFields(toPlain(record.obj), 0, new Set([record.obj]));
   return `{"f":${FORMAT_VERSION},"k":"v","c":${JSON.stringify(meta.name)},"e":${record.expiresAt},"d":${JSON.stringify(data)}}`;
@@ -183,6 +184,10 @@ export function decodeRecord(payload: string | Buffer | Uint8Array, maxBytes = D
     if (env.k === 't') {
       if (typeof env.t !== 'string') return { kind: 'corrupt', reason: 'bad tombstone' };
       return { kind: 'tomb', token: env.t, expiresAt };
+    }
+    if (env.k === 'p') {
+      if (typeof env.p !== 'string') return { kind: 'corrupt', reason: 'bad pointer' };
+      return { kind: 'ptr', key: env.p, expiresAt };
     }
     if (env.k !== 'v' || typeof env.c !== 'string') return { kind: 'corrupt', reason: 'bad envelope kind' };
     const cls = classByName(env.c);

@@ -21,27 +21,35 @@ export abstract class BaseDictionaryStore extends BaseCacheStore<string> {
   }
 
   protected async writeRaw(writes: readonly RawWrite<string>[], mode: 'set' | 'add'): Promise<void> {
-    await Promise.all(
-      writes.map(async (w) => {
-        if (mode === 'add' && typeof (await this.getItem(w.key)) === 'string') return;
-        await this.setItem(w.key, w.raw, ttlOf(w.expiresAt));
-      }),
-    );
+    await Promise.all(writes.map((w) => this.#writeIf(w, mode === 'add' ? (v) => typeof v !== 'string' : undefined)));
   }
 
   protected async swapRaw(writes: readonly RawWrite<string>[], expected: string): Promise<readonly boolean[]> {
-    return Promise.all(
-      writes.map(async (w) => {
-        if ((await this.getItem(w.key)) !== expected) return false;
-        await this.setItem(w.key, w.raw, ttlOf(w.expiresAt));
-        return true;
-      }),
-    );
+    return Promise.all(writes.map((w) => this.#writeIf(w, (v) => v === expected)));
   }
 
   protected async removeRaw(keys: readonly string[]): Promise<void> {
     await Promise.all(keys.map((k) => this.deleteItem(k)));
   }
+
+  /**
+   * Writes when `accept(current)` holds. With a synchronous backend nothing runs between the read
+   * and the write (no await), so the conditional write is atomic; an async backend gets best effort.
+   */
+  #writeIf(w: RawWrite<string>, accept: ((current: unknown) => boolean) | undefined): boolean | Promise<boolean> {
+    const write = (): boolean | Promise<boolean> => {
+      const done = this.setItem(w.key, w.raw, ttlOf(w.expiresAt));
+      return isPromise(done) ? done.then(() => true) : true;
+    };
+    if (accept === undefined) return write();
+    const current = this.getItem(w.key);
+    if (isPromise(current)) return current.then((v) => (accept(v) ? write() : false));
+    return accept(current) ? write() : false;
+  }
+}
+
+function isPromise(value: unknown): value is Promise<unknown> {
+  return typeof (value as Promise<unknown> | undefined)?.then === 'function';
 }
 
 function ttlOf(expiresAt: number): number | undefined {

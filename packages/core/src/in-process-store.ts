@@ -31,11 +31,13 @@ export abstract class InProcessStore extends BaseCacheStore<CacheRecord> {
     const meta = getMetadata(cls);
     const shape = meta.shapeFor(query);
     const key = this.keys.build(meta, shape, query);
-    const record = key === undefined ? undefined : this.readRecord(key);
+    let record = key === undefined ? undefined : this.readRecord(key);
+    if (record?.kind === 'ptr') record = this.readRecord(record.key);
     let found: T | undefined;
     if (record !== undefined && record.kind === 'value') {
-      if (isExpired(record.expiresAt, Date.now())) this.removeRecord(key!);
-      else if (record.obj instanceof cls && matchesQuery(record.obj, shape, query)) found = record.obj as T;
+      if (!isExpired(record.expiresAt, Date.now()) && record.obj instanceof cls && matchesQuery(record.obj, shape, query)) {
+        found = record.obj as T;
+      }
     }
     if (this.events.has(found === undefined ? 'miss' : 'hit')) {
       this.emit({ type: found === undefined ? 'miss' : 'hit', store: this.name, className: meta.name, count: 1 });

@@ -100,7 +100,10 @@ export class KeyBuilder {
     return readable.length <= MAX_KEY_BYTES ? readable : `${this.namespace}#${digest}`;
   }
 
-  /** Every cache key an object is indexed under: each declared key, and with `polymorphic` its bases' keys. */
+  /**
+   * Every cache key an object is indexed under: each declared key, and with `polymorphic` its bases'
+   * keys. The first is the object's anchor, where cache tiers keep the value; the others point to it.
+   */
   keysOf(meta: ClassMetadata, obj: object, polymorphic: boolean): string[] {
     const out: string[] = [];
     this.#collect(meta, obj, out);

@@ -14,7 +14,8 @@ export interface ProcessMemoryStoreOptions extends CacheStoreOptions {
   sizeOf?: (obj: object) => number;
 }
 
-const TOMB_SIZE = 96;
+// Tombstones and pointers: a small object and a string or two.
+const SMALL_RECORD_SIZE = 160;
 
 /**
  * Estimates the V8 heap taken by a value: object headers, property slots, string bytes. Errs high,
@@ -67,8 +68,7 @@ export class ProcessMemoryStore extends InProcessStore {
         : {
             max,
             maxSize,
-            // Entries of one object share their record; each is charged in full, which errs high.
-            sizeCalculation: (record, key) => key.length + (record.kind === 'tomb' ? TOMB_SIZE : Math.max(1, sizeOf(record.obj))),
+            sizeCalculation: (record, key) => key.length + (record.kind === 'value' ? Math.max(1, sizeOf(record.obj)) : SMALL_RECORD_SIZE),
           },
     );
   }

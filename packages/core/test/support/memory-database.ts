@@ -1,0 +1,46 @@
+import { BaseStore, getMetadata, metadataOf, type Class, type KeyQuery } from '@stockpyle/core';
+
+/**
+ * A source-of-truth store for unit tests of the chain's logic: keeps copies (as a database would),
+ * is not a cache tier, and records what it was asked. Integration tests use the real database.
+ */
+export class MemoryDatabase extends BaseStore {
+  readonly rows = new Map<string, object>();
+  readonly asked: object[][] = [];
+  readonly writes: string[] = [];
+
+  #id(obj: object): string {
+    const meta = metadataOf(obj);
+    return `${meta.name}:${String((obj as Record<string, unknown>)[meta.keys[0]!.attrs[0]!])}`;
+  }
+
+  async batchPut(objs: readonly object[]): Promise<void> {
+    for (const o of objs) {
+      this.writes.push(`put:${this.#id(o)}`);
+      this.rows.set(this.#id(o), { ...o });
+    }
+  }
+
+  async batchGet<T extends object>(cls: Class<T>, queries: readonly KeyQuery<T>[]): Promise<(T | undefined)[]> {
+    const meta = getMetadata(cls);
+    this.asked.push([...queries]);
+    return queries.map((q) => {
+      const shape = meta.shapeFor(q);
+      for (const row of this.rows.values()) {
+        if (shape.attrs.every((a) => (row as Record<string, unknown>)[a] === (q as Record<string, unknown>)[a])) {
+          return Object.assign(Object.create(cls.prototype as object) as T, row);
+        }
+      }
+      return undefined;
+    });
+  }
+
+  async batchDelete(objs: readonly object[]): Promise<void> {
+    for (const o of objs) {
+      this.writes.push(`delete:${this.#id(o)}`);
+      this.rows.delete(this.#id(o));
+    }
+  }
+
+  async release(): Promise<void> {}
+}
