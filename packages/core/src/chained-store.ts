@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { BaseStore, type BaseStoreOptions } from './base-store';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
@@ -27,6 +28,16 @@ interface Tier {
   /** Objects whose invalidation failed on this tier: replayed before it is used again. */
   pending: Set<object>;
 }
+
+/** A write-through in progress: the chain and the objects its own protocol keeps right in its caches. */
+interface OwnWrite {
+  readonly chain: ChainedStore;
+  readonly objs: ReadonlySet<object>;
+}
+
+// Seen by the stores below a chain while it writes to them, so `invalidate` from inside that write
+// (an ORM subscriber reacting to the chain's own flush) does not undo the chain's reservations.
+const ownWrites = new AsyncLocalStorage<OwnWrite>();
 
 interface Waiter {
   readonly query: object;
@@ -111,7 +122,7 @@ export class ChainedStore extends BaseStore {
     for (let i = this.#tiers.length - 1; i >= 0; i--) {
       const tier = this.#tiers[i]!;
       if (tier.cache === undefined) {
-        await tier.store.batchPut(objs);
+        await ownWrites.run({ chain: this, objs: new Set(objs) }, () => tier.store.batchPut(objs));
         continue;
       }
       const ticket = tickets.get(tier);
@@ -126,12 +137,31 @@ export class ChainedStore extends BaseStore {
     this.#forget(objs);
     for (let i = this.#tiers.length - 1; i >= 0; i--) {
       const tier = this.#tiers[i]!;
-      if (tier.cache === undefined) await tier.store.batchDelete(objs);
+      if (tier.cache === undefined) await ownWrites.run({ chain: this, objs: new Set(objs) }, () => tier.store.batchDelete(objs));
     }
     await Promise.all(
       this.#tiers
         .filter((t) => t.cache !== undefined)
         .map((tier) => this.#guard(tier, 'delete', objs, () => tier.cache!.batchDelete(objs))),
+    );
+  }
+
+  /**
+   * Leaves tombstones in every cache tier and touches no other store: how writes made elsewhere (an
+   * ORM subscriber after a commit) reach the caches. Objects this chain is itself writing in the
+   * current async context are skipped, as its own protocol covers them. A failing tier never makes it
+   * throw: the failure is reported and the tier is invalidated again before it is trusted.
+   */
+  async invalidate(objs: readonly object[]): Promise<void> {
+    const own = ownWrites.getStore();
+    const todo = own?.chain === this ? objs.filter((o) => !own.objs.has(o)) : objs;
+    if (todo.length === 0) return;
+    todo.forEach((o) => metadataOf(o));
+    this.#forget(todo);
+    await Promise.all(
+      this.#tiers
+        .filter((t) => t.cache !== undefined)
+        .map((tier) => this.#guard(tier, 'invalidate', todo, () => tier.cache!.batchDelete(todo))),
     );
   }
 

@@ -23,7 +23,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.constant({ kind: 'delete' as const }),
 );
 
-const RUNS = Number(process.env.STOCKPYLE_RACE_RUNS ?? 1000);
+const RUNS = Number(process.env.STOCKPYLE_RACE_RUNS ?? 10_000);
 
 /**
  * Runs random concurrent reads, writes and deletes of one object through a three-tier chain with

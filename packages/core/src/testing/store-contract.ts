@@ -1,4 +1,3 @@
-import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { NotStockpyleClassError, UnknownKeyError } from '../errors';
 import type { Store } from '../store';
 import type { LifetimeFn } from '../types';
@@ -31,6 +30,9 @@ export interface StoreContractOptions {
  * store. Call it inside a test file: `describeStoreContract('MemcacheStore', { create: ... })`.
  */
 export function describeStoreContract(name: string, options: StoreContractOptions): void {
+  // Loaded here, not at import: the wrappers in this subpath are also used outside jest.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { afterEach, describe, expect, it, jest } = require('@jest/globals') as typeof import('@jest/globals');
   const fx = options.fixtures ?? defaultFixtures;
   const { Foo, Automobile, Car, Truck } = fx;
   const within = options.within ?? (<T>(fn: () => Promise<T>) => fn());
