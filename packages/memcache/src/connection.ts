@@ -1,0 +1,143 @@
+import type { Socket } from 'node:net';
+import { TierUnavailableError, TimeoutError, withDeadline } from '@stockpyle/core';
+import type { Response, Server } from 'memjs';
+import { encodeBatch, type WireReply, type WireRequest } from './binary-protocol';
+
+/**
+ * What this package reads of a memjs 1.3 `Server` beyond its typed surface: the live socket, so a
+ * socket given up on can be destroyed and kept from disturbing its successor (see `guard`).
+ */
+interface ServerInternals {
+  _socket?: Socket;
+  connected: boolean;
+  timeoutSet: boolean;
+}
+
+const internals = (server: Server): ServerInternals => server as unknown as ServerInternals;
+
+// memjs numbers its own requests from 1 upwards in a signed 32-bit counter; this package takes its
+// opaques from the upper half of the unsigned range, so the two never answer each other's callbacks.
+const OPAQUE_BASE = 0x8000_0000;
+const OPAQUE_SPAN = 0x8000_0000;
+let nextOpaque = 0;
+
+function allocateOpaques(count: number): number {
+  if (nextOpaque + count > OPAQUE_SPAN) nextOpaque = 0;
+  const first = OPAQUE_BASE + nextOpaque;
+  nextOpaque += count;
+  return first;
+}
+
+const guarded = new WeakSet<Socket>();
+
+/**
+ * memjs's 'close' handler clears `server._socket` unconditionally, so a socket that closes after
+ * memjs already opened its successor orphans the new one (left open forever), and it never fails
+ * the requests that were waiting on the closed socket. This replaces it with one that acts only
+ * while the socket is still the server's current one, and then fails what waited on it at once.
+ */
+function guard(server: Server, socket: Socket | undefined): void {
+  if (socket === undefined || guarded.has(socket)) return;
+  guarded.add(socket);
+  socket.removeAllListeners('close');
+  socket.on('close', () => {
+    const state = internals(server);
+    if (state._socket !== socket) return;
+    state.connected = false;
+    state.timeoutSet = false;
+    state._socket = undefined;
+    server.error(new Error('memcached closed the connection'));
+  });
+}
+
+/**
+ * Gives up on a socket: fails every request still waiting on it (their answers would come on a
+ * connection nobody reads) and destroys it. A newer socket of the same server is left alone.
+ */
+export function retire(server: Server, socket: Socket | undefined, error: Error): void {
+  if (socket === undefined) return;
+  guard(server, socket);
+  if (internals(server)._socket === socket) server.error(error);
+  socket.destroy();
+}
+
+/** Destroys the server's current socket, if any; the next request opens a new one. */
+export function disconnect(server: Server, error: Error): void {
+  retire(server, internals(server)._socket, error);
+}
+
+/** Where a batch went, for error messages: never credentials, never keys or values. */
+export function describeServer(storeName: string, server: Server): string {
+  return `${storeName}: memcached ${server.host}:${server.port}`;
+}
+
+/**
+ * Sends `requests` to one server as a single write, closed by a NOOP, and resolves when the NOOP's
+ * answer arrives: one round trip whatever the batch size. Replies are indexed like the requests;
+ * `undefined` where a quiet request said nothing (a miss for GETKQ, success for the others).
+ * Rejects with `TimeoutError` after `timeoutMs` — then the socket is destroyed, so what was queued
+ * on it is failed too — or with `TierUnavailableError` when the connection fails.
+ */
+export async function exchange(
+  server: Server,
+  requests: readonly WireRequest[],
+  timeoutMs: number,
+  what: string,
+): Promise<(WireReply | undefined)[]> {
+  const first = allocateOpaques(requests.length + 1);
+  const noop = first + requests.length;
+  const batch = encodeBatch(requests, first); // throws before anything is registered or sent
+  const replies: (WireReply | undefined)[] = new Array(requests.length).fill(undefined);
+  const responses = server.responseCallbacks as Record<number, unknown>;
+  const errors = server.errorCallbacks as Record<number, unknown>;
+  const unregister = (): void => {
+    for (let opaque = first; opaque <= noop; opaque++) {
+      delete responses[opaque];
+      delete errors[opaque];
+    }
+  };
+  let socket: Socket | undefined;
+  const answered = new Promise<void>((resolve, reject) => {
+    // Quiet: memjs keeps a quiet callback registered until an answer without a body (the NOOP's).
+    const onResponse = Object.assign(
+      (response: Response): void => {
+        const opaque = response.header.opaque;
+        if (opaque === noop) {
+          unregister();
+          resolve();
+        } else if (opaque >= first && opaque < noop) {
+          replies[opaque - first] = { status: response.header.status, value: response.val, cas: response.header.cas };
+        }
+      },
+      { quiet: true },
+    );
+    for (let opaque = first; opaque <= noop; opaque++) server.onResponse(opaque, onResponse);
+    server.onError(noop, (error: unknown) => {
+      unregister();
+      retire(server, socket, asError(error));
+      reject(new TierUnavailableError(`${what} failed: ${reasonOf(error)}`, { cause: error }));
+    });
+    server.write(batch);
+    socket = internals(server)._socket;
+    guard(server, socket);
+  });
+  try {
+    await withDeadline(answered, timeoutMs, what);
+  } catch (error) {
+    if (error instanceof TimeoutError) {
+      unregister();
+      retire(server, socket, error);
+    }
+    throw error;
+  }
+  return replies;
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+// memjs reports some failures as bare strings ('Memcached server authentication failed!').
+function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
