@@ -115,7 +115,9 @@ export async function exchange(
     server.onError(noop, (error: unknown) => {
       unregister();
       retire(server, socket, asError(error));
-      reject(new TierUnavailableError(`${what} failed: ${reasonOf(error)}`, { cause: error }));
+      // Reset because another call on this connection timed out: this one got no answer in time either.
+      if (error instanceof TimeoutError) reject(TimeoutError.after(what, timeoutMs));
+      else reject(new TierUnavailableError(`${what} failed: ${reasonOf(error)}`, { cause: error }));
     });
     server.write(batch);
     socket = internals(server)._socket;
