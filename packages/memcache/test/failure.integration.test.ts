@@ -48,7 +48,8 @@ describe('MemcacheStore against a failing memcached', () => {
       const f = newFoo('private-note');
       await store.put(f);
       server.kill();
-      for (const call of [() => store.get(Foo, { id: f.id }), () => store.put(f), () => store.delete(f)]) {
+      const calls: (() => Promise<unknown>)[] = [() => store.get(Foo, { id: f.id }), () => store.put(f), () => store.delete(f)];
+      for (const call of calls) {
         const { ms, result } = await timed(call());
         const error = reasonOf(result) as Error;
         expect(error).toBeInstanceOf(TierUnavailableError);
@@ -90,7 +91,8 @@ describe('MemcacheStore against a failing memcached', () => {
       const f = newFoo();
       await store.put(f);
       server.pause();
-      for (const call of [() => store.get(Foo, { id: f.id }), () => store.batchGet(Foo, [{ id: 1 }, { id: 2 }]), () => store.put(f)]) {
+      const calls: (() => Promise<unknown>)[] = [() => store.get(Foo, { id: f.id }), () => store.batchGet(Foo, [{ id: 1 }, { id: 2 }]), () => store.put(f)];
+      for (const call of calls) {
         const { ms, result } = await timed(call());
         expect(reasonOf(result)).toBeInstanceOf(TimeoutError);
         expect(ms).toBeGreaterThanOrEqual(TIMEOUT - 5);

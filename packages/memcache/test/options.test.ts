@@ -1,6 +1,12 @@
-import { ConfigurationError } from '@stockpyle/core';
+import 'reflect-metadata';
+import { ConfigurationError, Stockpyle, TierUnavailableError } from '@stockpyle/core';
 import { MemcacheStore } from '@stockpyle/memcache';
 import { Client } from 'memjs';
+
+@Stockpyle({ keys: ['id'], name: 'memcache-unit.Thing' })
+class Thing {
+  constructor(public id: number) {}
+}
 
 describe('MemcacheStore options', () => {
   const client = Client.create('127.0.0.1:1', { logger: { log: () => undefined } });
@@ -59,5 +65,44 @@ describe('MemcacheStore options', () => {
   it('checks the options every cache store takes', () => {
     expect(() => new MemcacheStore({ servers: ['127.0.0.1:11211'], lifetime: 60 as never })).toThrow(ConfigurationError);
     expect(() => new MemcacheStore({ servers: ['127.0.0.1:11211'], prefix: '' })).toThrow(ConfigurationError);
+  });
+
+  describe('the client it creates', () => {
+    afterEach(() => jest.restoreAllMocks());
+
+    it('gets the SASL credentials, no retries or failover, and a logger that is not the console', async () => {
+      const create = jest.spyOn(Client, 'create');
+      const log = jest.spyOn(console, 'log');
+      // port 1 on loopback: nothing listens, so the call fails at once without any service running
+      const store = new MemcacheStore({ servers: ['127.0.0.1:1'], username: 'app', password: 'pw-123', timeout: 200 });
+      try {
+        const error = (await store.get(Thing, { id: 1 }).catch((e: unknown) => e)) as Error;
+        expect(error).toBeInstanceOf(TierUnavailableError);
+        expect(`${error.message} ${String(error.cause)}`).not.toContain('pw-123');
+        expect(create).toHaveBeenCalledTimes(1);
+        const [servers, options] = create.mock.calls[0]!;
+        expect(servers).toBe('127.0.0.1:1');
+        expect(options).toMatchObject({ username: 'app', password: 'pw-123', retries: 0, failover: false });
+        expect(options!.logger).not.toBe(console);
+        const created = create.mock.results[0]!.value as Client;
+        expect(created.servers[0]).toMatchObject({ username: 'app', password: 'pw-123' });
+        expect(log).not.toHaveBeenCalled();
+      } finally {
+        await store.release();
+      }
+    });
+
+    it('is created lazily, once, and again after release()', async () => {
+      const create = jest.spyOn(Client, 'create');
+      const store = new MemcacheStore({ servers: ['127.0.0.1:1'], timeout: 200 });
+      expect(create).not.toHaveBeenCalled();
+      await expect(store.get(Thing, { id: 1 })).rejects.toThrow(TierUnavailableError);
+      await expect(store.get(Thing, { id: 2 })).rejects.toThrow(TierUnavailableError);
+      expect(create).toHaveBeenCalledTimes(1);
+      await store.release();
+      await expect(store.get(Thing, { id: 3 })).rejects.toThrow(TierUnavailableError);
+      expect(create).toHaveBeenCalledTimes(2);
+      await store.release();
+    });
   });
 });
