@@ -195,6 +195,8 @@ export function decodeRecord(payload: string | Buffer | Uint8Array, maxBytes = D
     const obj = instantiate(cls, decodeFields(asRecord(env.d), 0));
     return { kind: 'value', obj, expiresAt };
   } catch (error) {
+    // JSON.parse quotes the payload in its message: stored bytes must not reach events or logs.
+    if (error instanceof SyntaxError) return { kind: 'corrupt', reason: 'not JSON' };
     return { kind: 'corrupt', reason: error instanceof Error ? error.message : 'undecodable' };
   }
 }

@@ -88,6 +88,11 @@ describe('codec', () => {
       expect(decodeRecord(payload)).toMatchObject({ kind: 'corrupt' });
     });
 
+    it('never quotes the payload in the reason it gives', () => {
+      expect(decodeRecord('secret-token-123 is not json')).toEqual({ kind: 'corrupt', reason: 'not JSON' });
+      expect(JSON.stringify(decodeRecord(envelope('{"password":secret-token-123}')))).not.toContain('secret');
+    });
+
     it('decodes a payload over the size limit as corrupt', () => {
       expect(decodeRecord(envelope(`{"city":"${'x'.repeat(2000)}"}`), 1000)).toMatchObject({ kind: 'corrupt' });
     });
