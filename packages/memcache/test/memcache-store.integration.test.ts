@@ -248,6 +248,7 @@ describe('MemcacheStore', () => {
 
     it.each([
       ['garbage bytes', Buffer.from([0xde, 0xad, 0xbe, 0xef, 0xff, 0x00])],
+      ['text that is not JSON', Buffer.from('hello-secret not json')],
       ['JSON that is not an envelope', Buffer.from('{"hello":"world"}')],
       ['an envelope of another format version', Buffer.from('{"f":999,"k":"v","c":"memcache-test.Foo","e":0,"d":{}}')],
     ])('a poisoned payload (%s) written with memjs is a miss, reported as corrupt and removed', async (_title, payload) => {
