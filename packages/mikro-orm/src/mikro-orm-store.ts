@@ -1,0 +1,222 @@
+import { helper, type EntityManager, type EntityMetadata, type FilterQuery, type MikroORM } from '@mikro-orm/core';
+import {
+  BaseStore,
+  ConfigurationError,
+  getMetadata,
+  KeyBuilder,
+  metadataOf,
+  NonUniqueKeyError,
+  type AdoptingStore,
+  type BaseStoreOptions,
+  type Class,
+  type KeyQuery,
+  type KeyShape,
+} from '@stockpyle/core';
+import { copyEntity, entityToPlain } from './entity-serializer';
+import { UnloadedEntityError } from './errors';
+import './entity-metadata';
+
+/** Options of `MikroOrmStore`: give `orm` or `em`, not both. */
+export interface MikroOrmStoreOptions extends BaseStoreOptions {
+  /** The ORM whose EntityManager is forked for every operation. */
+  orm?: MikroORM;
+  /** An EntityManager to fork for every operation; it is never used directly. */
+  em?: EntityManager;
+  /** Most key values sent in one query; a larger batch is split into several queries. @default 10000 */
+  maxKeysPerQuery?: number;
+}
+
+type Row = Record<string, unknown>;
+
+/**
+ * The database as a stockpyle store: entities of one MikroORM instance are read, written and deleted
+ * through a fresh fork of its EntityManager per operation. Objects that are not entities of that ORM
+ * are ignored, so the store can sit at the bottom of a chain that also holds plain objects.
+ */
+export class MikroOrmStore extends BaseStore implements AdoptingStore {
+  readonly #em: EntityManager;
+  readonly #maxKeys: number;
+  readonly #keys = new KeyBuilder();
+
+  constructor(options: MikroOrmStoreOptions) {
+    super(options);
+    const { orm, em, maxKeysPerQuery = 10_000 } = options;
+    if ((orm === undefined) === (em === undefined)) {
+      throw new ConfigurationError('MikroOrmStore needs exactly one of { orm } or { em }');
+    }
+    const source = orm === undefined ? em : (orm as { em?: EntityManager }).em;
+    if (source === null || typeof source !== 'object' || typeof source.fork !== 'function' || typeof source.getMetadata !== 'function') {
+      throw new ConfigurationError(`MikroOrmStore: ${orm === undefined ? 'em is not an EntityManager' : 'orm is not a MikroORM instance'}`);
+    }
+    if (!Number.isInteger(maxKeysPerQuery) || maxKeysPerQuery < 1) {
+      throw new ConfigurationError('MikroOrmStore: maxKeysPerQuery must be a positive integer');
+    }
+    this.#em = source;
+    this.#maxKeys = maxKeysPerQuery;
+  }
+
+  /**
+   * One query per key shape (`IN` for one column, row-value `IN` for several), none for an empty
+   * batch. Results come back in the asked order, managed by a fork nobody else uses.
+   */
+  override async batchGet<T extends object>(cls: Class<T>, queries: readonly KeyQuery<T>[]): Promise<(T | undefined)[]> {
+    const meta = getMetadata(cls);
+    const shapes = queries.map((q) => meta.shapeFor(q));
+    const results: (T | undefined)[] = new Array(queries.length).fill(undefined);
+    if (this.#entityMeta(cls) === undefined) return results;
+    const groups = new Map<KeyShape, Map<string, number[]>>();
+    shapes.forEach((shape, i) => {
+      const key = this.#keys.build(meta, shape, queries[i]!);
+      if (key === undefined) return;
+      const group = groups.get(shape) ?? new Map<string, number[]>();
+      group.set(key, [...(group.get(key) ?? []), i]);
+      groups.set(shape, group);
+    });
+    if (groups.size === 0) return results;
+    const fork = this.#em.fork();
+    for (const [shape, byKey] of groups) {
+      const asked = [...byKey.values()].map((indexes) => queries[indexes[0]!]! as Row);
+      const found = new Map<string, object[]>();
+      for (const row of await this.#find(fork, cls, shape, asked)) {
+        // The database may coerce ('1' finds 1) or fold case; only an exact match answers a query.
+        const key = this.#keys.build(meta, shape, row);
+        if (key !== undefined && byKey.has(key)) found.set(key, [...(found.get(key) ?? []), row]);
+      }
+      for (const [key, rows] of found) {
+        const indexes = byKey.get(key)!;
+        if (rows.length > 1) throw NonUniqueKeyError.forQuery(meta.name, queries[indexes[0]!]! as Row, rows.length);
+        for (const i of indexes) results[i] = rows[0] as T;
+      }
+    }
+    return results;
+  }
+
+  async #find(fork: EntityManager, cls: Class, shape: KeyShape, queries: readonly Row[]): Promise<object[]> {
+    const attrs = shape.attrs;
+    const perQuery = Math.max(1, Math.floor(this.#maxKeys / attrs.length));
+    const rows: object[] = [];
+    for (let start = 0; start < queries.length; start += perQuery) {
+      const chunk = queries.slice(start, start + perQuery);
+      // Never an empty list: MikroORM reads `{ $in: [] }` as "nothing" but `{ $or: [] }` as "everything".
+      const where =
+        attrs.length === 1
+          ? { [attrs[0]!]: { $in: chunk.map((q) => q[attrs[0]!]) } }
+          : { [attrs.join('~~~')]: { $in: chunk.map((q) => attrs.map((a) => q[a])) } };
+      rows.push(...(await fork.find(cls, where as FilterQuery<object>)));
+    }
+    return rows;
+  }
+
+  /**
+   * Inserts or updates: one query finds which rows exist, then one flush makes each row equal to
+   * its object (diffed against the row as stored, so only changed columns are written). Generated
+   * values (ids, versions, defaults) are set on the objects, which stay managed by that fork.
+   */
+  override async batchPut(objs: readonly object[]): Promise<void> {
+    const entities = this.#entities(objs);
+    if (entities.length === 0) return;
+    for (const [entity, meta] of entities) {
+      if (!helper(entity).__initialized) throw UnloadedEntityError.forEntity(meta.className);
+    }
+    const stored = await this.#storedRows(entities);
+    const fork = this.#em.fork();
+    for (const [entity] of entities) {
+      const wrapped = helper(entity);
+      const row = stored.get(entity);
+      wrapped.__em = fork;
+      if (row === undefined) {
+        // Not in the database (new, or deleted since it was read): insert it.
+        delete wrapped.__originalEntityData;
+        wrapped.__managed = false;
+      } else {
+        fork.getUnitOfWork().register(entity, { ...row }, { refresh: true });
+      }
+      fork.persist(entity);
+    }
+    await fork.flush();
+  }
+
+  /** The stored snapshot of each object's row, by primary key, in one query per entity hierarchy. */
+  async #storedRows(entities: readonly (readonly [object, EntityMetadata])[]): Promise<Map<object, Row>> {
+    const byRoot = new Map<EntityMetadata, object[]>();
+    for (const [entity, meta] of entities) {
+      if (!helper(entity).hasPrimaryKey()) continue;
+      byRoot.set(meta.root, [...(byRoot.get(meta.root) ?? []), entity]);
+    }
+    const out = new Map<object, Row>();
+    if (byRoot.size === 0) return out;
+    const lookup = this.#em.fork();
+    for (const [root, group] of byRoot) {
+      const rows = new Map<string, Row>();
+      for (let start = 0; start < group.length; start += this.#maxKeys) {
+        const chunk = group.slice(start, start + this.#maxKeys);
+        const where = root.compositePK
+          ? { $or: chunk.map((e) => Object.fromEntries(root.primaryKeys.map((pk) => [pk, (e as Row)[pk]]))) }
+          : { [root.primaryKeys[0]!]: { $in: chunk.map((e) => helper(e).getPrimaryKey()) } };
+        for (const found of await lookup.find(root.class, where as FilterQuery<object>)) {
+          const data = helper(found).__originalEntityData;
+          if (data !== undefined) rows.set(helper(found).getSerializedPrimaryKey(), data as Row);
+        }
+      }
+      for (const e of group) {
+        const row = rows.get(helper(e).getSerializedPrimaryKey());
+        if (row !== undefined) out.set(e, row);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Deletes by primary key in one flush. It works on copies, so the objects given (perhaps managed
+   * by the application's own EntityManager) keep their state and are never re-inserted by it.
+   */
+  override async batchDelete(objs: readonly object[]): Promise<void> {
+    const entities = this.#entities(objs).filter(([e]) => helper(e).hasPrimaryKey());
+    if (entities.length === 0) return;
+    const fork = this.#em.fork();
+    for (const [entity, meta] of entities) {
+      fork.remove(fork.merge(meta.className, entityToPlain(entity, meta), { validate: false, cascade: false }));
+    }
+    await fork.flush();
+  }
+
+  /**
+   * Attaches entities that a chain read from a cache tier to a fresh fork, as if just loaded: no
+   * query, and their current state becomes the snapshot, so nothing is written on the next flush.
+   * Each is a copy holding what an out-of-process tier holds (an in-process tier keeps the very
+   * object it was given), so a caller never changes the cached instance.
+   */
+  adopt(objs: readonly object[]): object[] {
+    let fork: EntityManager | undefined;
+    return objs.map((obj) => {
+      const meta = this.#entityMeta(obj.constructor);
+      if (meta === undefined) return obj;
+      fork ??= this.#em.fork();
+      return fork.merge(copyEntity(obj, meta), { validate: false });
+    });
+  }
+
+  /** The ORM was given, not opened here: nothing to close. */
+  release(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** The MikroORM metadata of an entity class of this store's ORM, or `undefined` for anything else. */
+  #entityMeta(cls: unknown): EntityMetadata | undefined {
+    if (typeof cls !== 'function') return undefined;
+    const meta = this.#em.getMetadata().find(cls.name);
+    return meta !== undefined && meta.class === cls && !meta.embeddable && !meta.virtual ? meta : undefined;
+  }
+
+  /** The entities among `objs` with their metadata; an entity class must also be a stockpyle class. */
+  #entities(objs: readonly object[]): (readonly [object, EntityMetadata])[] {
+    const out: (readonly [object, EntityMetadata])[] = [];
+    for (const obj of objs) {
+      const meta = obj === null || typeof obj !== 'object' ? undefined : this.#entityMeta(obj.constructor);
+      if (meta === undefined) continue;
+      metadataOf(obj);
+      out.push([obj, meta]);
+    }
+    return out;
+  }
+}

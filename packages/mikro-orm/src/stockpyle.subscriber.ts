@@ -1,0 +1,206 @@
+import { ChangeSetType, helper, type ChangeSet, type EventArgs, type EventSubscriber, type FlushEventArgs, type TransactionEventArgs, type UnitOfWork } from '@mikro-orm/core';
+import { ChainedStore, ConfigurationError, isCacheTier, isStockpyleClass, metadataOf, type Store, type StoreEvent } from '@stockpyle/core';
+import './entity-metadata';
+
+/** Options of `StockpyleSubscriber`. */
+export interface StockpyleSubscriberOptions {
+  /**
+   * The caches to keep right: a `ChainedStore` (only its cache tiers are touched, never the
+   * database below them) or a single cache tier.
+   */
+  store: Store;
+  /**
+   * Told when a cache tier could not be invalidated (the commit itself succeeded; that tier is
+   * invalidated again before it is next used). A given `ChainedStore` reports through its own
+   * `'error'` events instead. @default a process warning
+   */
+  onError?: (event: StoreEvent) => void;
+}
+
+/** One changed entity of a flush: the entity, and its old key values where they changed. */
+interface Change {
+  readonly entity: object;
+  readonly old: object | undefined;
+}
+
+type Row = Record<string, unknown>;
+
+/**
+ * A MikroORM event subscriber that invalidates cached copies of the entities an EntityManager
+ * writes, once the transaction that wrote them has committed (nothing on rollback). It only ever
+ * invalidates: a value written into a cache after a commit could land after a newer commit's, so
+ * the next read fills the caches from the database instead, through the chain's conditional fills.
+ */
+export class StockpyleSubscriber implements EventSubscriber {
+  readonly #caches: ChainedStore;
+  readonly #onError: (event: StoreEvent) => void;
+  /** A flush's changes from `onFlush` until the transaction it opened commits. */
+  readonly #flushes = new WeakMap<UnitOfWork, Change[]>();
+  /** Objects to invalidate when an explicit (root) transaction commits. */
+  readonly #transactions = new WeakMap<object, object[]>();
+
+  constructor(options: StockpyleSubscriberOptions) {
+    if (options === null || typeof options !== 'object' || options.store === null || typeof options.store !== 'object') {
+      throw new ConfigurationError('StockpyleSubscriber needs { store }: the cache tiers, or the ChainedStore, to invalidate');
+    }
+    const { store, onError } = options;
+    if (onError !== undefined && typeof onError !== 'function') throw new ConfigurationError('StockpyleSubscriber: onError must be a function');
+    this.#onError = onError ?? ((event) => process.emitWarning(`stockpyle: invalidation failed: ${describe(event)}`, 'StockpyleWarning'));
+    if (store instanceof ChainedStore) {
+      if (!store.stores.some(isCacheTier)) {
+        throw new ConfigurationError('StockpyleSubscriber: the ChainedStore has no cache tier to invalidate');
+      }
+      this.#caches = store;
+    } else if (isCacheTier(store)) {
+      // Wrapped for the deadline, circuit breaker and replay of missed invalidations a chain gives.
+      this.#caches = new ChainedStore([store], { name: `StockpyleSubscriber(${store.name})` });
+      this.#caches.on('error', (event) => this.#onError(event));
+    } else {
+      throw new ConfigurationError(
+        `StockpyleSubscriber: ${store.name} is not a cache; give the cache tiers or the ChainedStore whose caches should follow the database`,
+      );
+    }
+  }
+
+  /**
+   * Records what the flush will change, with old key values, before any of it runs. Inserts are
+   * left out: no cache can hold a row that did not exist, and a tombstone would only keep the new
+   * row out of the caches for a while.
+   */
+  onFlush(args: FlushEventArgs): void {
+    const changes = args.uow
+      .getChangeSets()
+      .flatMap((cs) => (cs.type !== ChangeSetType.CREATE && isStockpyleClass(cs.entity.constructor) ? [this.#changeOf(cs)] : []));
+    if (changes.length === 0) this.#flushes.delete(args.uow);
+    else this.#flushes.set(args.uow, changes);
+  }
+
+  /**
+   * Inside an explicit transaction, the flush's changes wait for the root transaction (savepoints
+   * fire no events). A flush that started its own transaction was already handled at its commit.
+   */
+  async afterFlush(args: FlushEventArgs): Promise<void> {
+    const changes = this.#flushes.get(args.uow);
+    if (changes === undefined) return;
+    this.#flushes.delete(args.uow);
+    const trx = args.em.getTransactionContext();
+    if (trx !== undefined) {
+      this.#buffer(trx).push(...changes.flatMap((c) => objectsOf(c, true)));
+      return;
+    }
+    // No transaction was opened between onFlush and here (`disableTransactions`): already written.
+    await this.#invalidate(changes.flatMap((c) => objectsOf(c, false)));
+  }
+
+  /** `upsert` fires no flush events: its entity is invalidated now, or when its transaction commits. */
+  async afterUpsert(args: EventArgs<object>): Promise<void> {
+    if (!isStockpyleClass(args.entity.constructor)) return;
+    const trx = args.em.getTransactionContext();
+    if (trx !== undefined) this.#buffer(trx).push(snapshot(args.entity, args.entity));
+    else await this.#invalidate([args.entity]);
+  }
+
+  async afterTransactionCommit(args: TransactionEventArgs): Promise<void> {
+    if (args.uow !== undefined) {
+      // The transaction a plain `flush()` opened for itself.
+      const changes = this.#flushes.get(args.uow);
+      this.#flushes.delete(args.uow);
+      if (changes !== undefined) await this.#invalidate(changes.flatMap((c) => objectsOf(c, false)));
+      return;
+    }
+    if (args.transaction === undefined) return;
+    const objs = this.#transactions.get(args.transaction);
+    this.#transactions.delete(args.transaction);
+    if (objs !== undefined) await this.#invalidate(objs);
+  }
+
+  afterTransactionRollback(args: TransactionEventArgs): void {
+    if (args.uow !== undefined) this.#flushes.delete(args.uow);
+    if (args.transaction !== undefined) this.#transactions.delete(args.transaction);
+  }
+
+  /** Never lets a bad key value fail the application's flush: the entity is still invalidated. */
+  #changeOf(cs: ChangeSet<object>): Change {
+    try {
+      return changeOf(cs);
+    } catch (error) {
+      this.#onError({ type: 'error', store: this.#caches.name, operation: 'invalidate', error });
+      return { entity: cs.entity, old: undefined };
+    }
+  }
+
+  #buffer(trx: object): object[] {
+    const root = rootTransaction(trx);
+    let list = this.#transactions.get(root);
+    if (list === undefined) {
+      list = [];
+      this.#transactions.set(root, list);
+    }
+    return list;
+  }
+
+  /** One batch per commit. A failure here must not fail the application's call: its commit is done. */
+  async #invalidate(objs: readonly object[]): Promise<void> {
+    if (objs.length === 0) return;
+    try {
+      await this.#caches.invalidate(objs);
+    } catch (error) {
+      this.#onError({ type: 'error', store: this.#caches.name, operation: 'invalidate', error });
+    }
+  }
+}
+
+/** Knex gives a savepoint's transaction a `parentTransaction`; the root is the one whose commit fires events. */
+function rootTransaction(trx: object): object {
+  let t = trx as { parentTransaction?: object };
+  while (t.parentTransaction !== undefined && t.parentTransaction !== null) t = t.parentTransaction as typeof t;
+  return t;
+}
+
+function changeOf(cs: ChangeSet<object>): Change {
+  const before = (cs.originalEntity ?? helper(cs.entity).__originalEntityData) as Row | undefined;
+  return { entity: cs.entity, old: before === undefined ? undefined : oldKeys(cs.entity, before) };
+}
+
+/**
+ * An object standing for the entity's old state: the old values of every key whose values changed.
+ * Tombstoning it makes the entity unreachable under keys it no longer has.
+ */
+function oldKeys(entity: object, before: Row): object | undefined {
+  const meta = metadataOf(entity);
+  const values: Row = {};
+  let changed = false;
+  for (const shape of meta.keys) {
+    if (!shape.attrs.every((a) => a in before)) continue;
+    if (shape.attrs.every((a) => same(before[a], (entity as Row)[a]))) continue;
+    for (const a of shape.attrs) values[a] = before[a];
+    changed = true;
+  }
+  return changed ? snapshot(entity, values) : undefined;
+}
+
+/** The entity (when it is invalidated at once) or a frozen copy of its key values (when it waits for a commit). */
+function objectsOf(change: Change, frozen: boolean): object[] {
+  const now = frozen ? snapshot(change.entity, change.entity) : change.entity;
+  return change.old === undefined ? [now] : [now, change.old];
+}
+
+/** An instance of the entity's class holding only key attributes, defined without running MikroORM's setters. */
+function snapshot(entity: object, values: object): object {
+  const out = Object.create(Object.getPrototypeOf(entity) as object) as object;
+  for (const shape of metadataOf(entity).keys) {
+    for (const a of shape.attrs) {
+      if (Object.hasOwn(out, a)) continue;
+      Object.defineProperty(out, a, { value: (values as Row)[a], enumerable: true, writable: true, configurable: true });
+    }
+  }
+  return out;
+}
+
+function same(a: unknown, b: unknown): boolean {
+  return a === b || (a instanceof Date && b instanceof Date && a.getTime() === b.getTime());
+}
+
+function describe(event: StoreEvent): string {
+  return event.type === 'error' ? `${event.store}.${event.operation}: ${String(event.error)}` : event.type;
+}

@@ -1,0 +1,64 @@
+import { MikroORM, type Options } from '@mikro-orm/postgresql';
+import type { EventSubscriber } from '@mikro-orm/core';
+import { serviceUrl } from '../../../../test-support/test-environment';
+import { ENTITIES } from './entities';
+
+/** Every statement the ORM sent, as its logger saw it (including begin, commit and savepoints). */
+export class QueryLog {
+  readonly statements: string[] = [];
+
+  add(message: string): void {
+    const text = message.replace(/\x1b\[[0-9;]*m/g, '');
+    const m = /^\[query\] (.*?)(?: \[took .*\])?$/s.exec(text);
+    if (m !== null) this.statements.push(m[1]!);
+  }
+
+  reset(): void {
+    this.statements.length = 0;
+  }
+
+  /** Statements other than transaction control. */
+  get queries(): string[] {
+    return this.statements.filter((s) => !/^(begin|commit|rollback|savepoint|release savepoint|rollback to savepoint)\b/i.test(s));
+  }
+
+  get selects(): string[] {
+    return this.statements.filter((s) => /^select\b/i.test(s));
+  }
+}
+
+export interface TestOrm {
+  readonly orm: MikroORM;
+  readonly log: QueryLog;
+  close(): Promise<void>;
+}
+
+/**
+ * An ORM on the shared PostgreSQL (`STOCKPYLE_PG_URL`) in a schema of its own, created empty and
+ * dropped by `close()`, so test files never see each other's rows.
+ */
+export async function openOrm(tag: string, options: { subscribers?: EventSubscriber[]; extra?: Partial<Options> } = {}): Promise<TestOrm> {
+  const schema = `mo_${tag}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  const log = new QueryLog();
+  const orm = await MikroORM.init({
+    clientUrl: serviceUrl('postgres'),
+    entities: ENTITIES,
+    schema,
+    subscribers: options.subscribers ?? [],
+    debug: ['query'],
+    logger: (message) => log.add(message),
+    allowGlobalContext: false,
+    pool: { min: 0, max: 4 },
+    ...options.extra,
+  });
+  await orm.schema.refreshDatabase();
+  log.reset();
+  return {
+    orm,
+    log,
+    async close() {
+      await orm.em.getConnection().execute(`drop schema if exists "${schema}" cascade`);
+      await orm.close(true);
+    },
+  };
+}
