@@ -11,6 +11,8 @@ export class RedisConnection {
   /** Whether the store created the client, and so may close and reopen it. */
   readonly owned: boolean;
   #connecting: Promise<void> | undefined;
+  /** Set by close(): the next call reconnects whatever state ioredis was left in. */
+  #closed = false;
 
   constructor(client: RedisClient, owned: boolean, onError: (error: unknown) => void) {
     this.client = client;
@@ -27,8 +29,14 @@ export class RedisConnection {
    */
   async ready(): Promise<RedisClient> {
     const { client } = this;
-    if (client.status === 'ready') return client;
-    if (this.#connecting === undefined && (client.status === 'wait' || (this.owned && client.status === 'end'))) {
+    if (client.status === 'ready') {
+      this.#closed = false;
+      return client;
+    }
+    // After close() ioredis may rest in 'reconnecting' or 'disconnecting' with no timer left: reopen.
+    const reopen = client.status === 'wait' || (this.owned && (this.#closed || client.status === 'end'));
+    if (this.#connecting === undefined && reopen) {
+      this.#closed = false;
       const connecting = client.connect().finally(() => {
         if (this.#connecting === connecting) this.#connecting = undefined;
       });
@@ -41,21 +49,25 @@ export class RedisConnection {
   /** Quits a client the store created (gracefully within `timeout` ms, else drops it); leaves a given one open. */
   async close(timeout: number): Promise<void> {
     this.#connecting = undefined;
+    if (!this.owned) return;
+    this.#closed = true;
     const { client } = this;
-    if (!this.owned || client.status === 'end') return;
+    const live = client.status === 'ready' || client.status === 'connect' || client.status === 'connecting';
+    let onEnd = (): void => undefined;
+    const ended = new Promise<void>((resolve) => {
+      if (live) client.once('end', (onEnd = resolve));
+    });
     if (client.status === 'ready') {
       try {
         await withDeadline(client.quit(), timeout, 'Redis QUIT');
       } catch {
         client.disconnect();
       }
-    } else {
+    } else if (client.status !== 'end') {
       client.disconnect();
     }
-    // Wait until the client is fully closed, so a later call can reconnect it.
-    if ((client.status as string) === 'end') return;
-    let onEnd = (): void => undefined;
-    const ended = new Promise<void>((resolve) => client.once('end', (onEnd = resolve)));
-    await withDeadline(ended, timeout, 'Redis close').catch(() => client.off('end', onEnd));
+    // An open socket closes asynchronously; wait for it, so that a later call can reconnect at once.
+    if (live && (client.status as string) !== 'end') await withDeadline(ended, timeout, 'Redis close').catch(() => undefined);
+    client.off('end', onEnd);
   }
 }

@@ -83,6 +83,7 @@ export class RedisStore extends BaseCacheStore<string> {
   }
 
   protected readRaw(keys: readonly string[]): Promise<readonly (string | undefined)[]> {
+    if (keys.length === 0) return Promise.resolve([]);
     return this.#run('read', async (client) => {
       const groups = slotGroups(client, keys);
       const replies = await runCalls(
@@ -103,6 +104,7 @@ export class RedisStore extends BaseCacheStore<string> {
   }
 
   protected writeRaw(writes: readonly RawWrite<string>[], mode: 'set' | 'add'): Promise<void> {
+    if (writes.length === 0) return Promise.resolve();
     return this.#run(mode === 'add' ? 'fill' : 'write', async (client) => {
       const now = Date.now();
       const nx = mode === 'add' ? ['NX'] : [];
@@ -115,6 +117,7 @@ export class RedisStore extends BaseCacheStore<string> {
   }
 
   protected swapRaw(writes: readonly RawWrite<string>[], expected: string): Promise<readonly boolean[]> {
+    if (writes.length === 0) return Promise.resolve([]);
     return this.#run('commit', async (client) => {
       const now = Date.now();
       const replies = await runCalls(
@@ -126,6 +129,7 @@ export class RedisStore extends BaseCacheStore<string> {
   }
 
   protected removeRaw(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return Promise.resolve();
     return this.#run('remove', async (client) => {
       const groups = slotGroups(client, keys);
       await runCalls(
@@ -139,11 +143,10 @@ export class RedisStore extends BaseCacheStore<string> {
   async #run<T>(operation: string, fn: (client: RedisClient) => Promise<T>): Promise<T> {
     const what = `${this.name} ${operation}`;
     try {
-      return await withDeadline(
-        this.#connection.ready().then(fn),
-        this.#timeout,
-        what,
-      );
+      // the common case, a connected client, skips a promise hop
+      const connected = this.#connection.client.status === 'ready';
+      const work = connected ? fn(this.#connection.client) : this.#connection.ready().then(fn);
+      return await withDeadline(work, this.#timeout, what);
     } catch (error) {
       if (error instanceof StockpyleError) throw error;
       throw new TierUnavailableError(`${what} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
