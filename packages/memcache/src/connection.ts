@@ -29,6 +29,16 @@ function allocateOpaques(count: number): number {
 }
 
 const guarded = new WeakSet<Socket>();
+const troubleAt = new WeakMap<Server, number>();
+
+/**
+ * When a connection to `server` last broke (closed, failed or timed out), in epoch ms; `undefined`
+ * if never. Tombstones written around then may be gone (a restarted memcached is empty) or may
+ * still land late (a frozen one applies what was queued when it resumes).
+ */
+export function lastTrouble(server: Server): number | undefined {
+  return troubleAt.get(server);
+}
 
 /**
  * memjs's 'close' handler clears `server._socket` unconditionally, so a socket that closes after
@@ -41,6 +51,7 @@ function guard(server: Server, socket: Socket | undefined): void {
   guarded.add(socket);
   socket.removeAllListeners('close');
   socket.on('close', () => {
+    troubleAt.set(server, Date.now());
     const state = internals(server);
     if (state._socket !== socket) return;
     state.connected = false;
@@ -56,6 +67,7 @@ function guard(server: Server, socket: Socket | undefined): void {
  */
 export function retire(server: Server, socket: Socket | undefined, error: Error): void {
   if (socket === undefined) return;
+  troubleAt.set(server, Date.now());
   guard(server, socket);
   if (internals(server)._socket === socket) server.error(error);
   socket.destroy();

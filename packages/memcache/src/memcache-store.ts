@@ -2,7 +2,7 @@ import { Buffer } from 'node:buffer';
 import { BaseCacheStore, TierUnavailableError, decodeRecord, metadataOf, type RawWrite } from '@stockpyle/core';
 import type { Server } from 'memjs';
 import { Opcode, Status, statusName, type WireReply, type WireRequest } from './binary-protocol';
-import { describeServer, disconnect, exchange } from './connection';
+import { describeServer, disconnect, exchange, lastTrouble } from './connection';
 import { toMemcachedExpiry } from './memcached-expiry';
 import { createClient, parseMemcacheOptions, type MemcacheSettings, type MemcacheStoreOptions, type MemjsClient } from './options';
 
@@ -29,6 +29,21 @@ export class MemcacheStore extends BaseCacheStore<string> {
     this.#created = undefined;
     await Promise.allSettled([...this.#inFlight]);
     for (const server of client.servers) disconnect(server, new TierUnavailableError(`${this.name} was released`));
+  }
+
+  /**
+   * Skips the fill when a connection to memcached broke within a tombstone's lifetime before the
+   * fill's read began: a restart may have emptied the tombstones that would block an outdated fill,
+   * and a frozen server may still apply writes queued before it stopped.
+   */
+  override async fill(objs: readonly object[], readStartedAt: number): Promise<void> {
+    if (objs.length === 0) return;
+    const since = readStartedAt - this.tombstoneMs;
+    if (this.#client().servers.some((server) => (lastTrouble(server) ?? -Infinity) > since)) {
+      this.emit({ type: 'skip', store: this.name, className: metadataOf(objs[0]!).name, reason: 'memcached was unreachable too recently to trust its tombstones' });
+      return;
+    }
+    return super.fill(objs, readStartedAt);
   }
 
   protected async readRaw(keys: readonly string[]): Promise<readonly (string | undefined)[]> {

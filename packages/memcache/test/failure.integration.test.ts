@@ -85,6 +85,27 @@ describe('MemcacheStore against a failing memcached', () => {
     }, 30_000);
   });
 
+  describe('restarted (empty: the tombstones are gone)', () => {
+    it('skips fills whose read began less than a tombstone lifetime after the connection broke', async () => {
+      const store = open({ tombstoneLifetime: 2 });
+      const skips: StoreEvent[] = [];
+      store.on('skip', (e) => skips.push(e));
+      const f = newFoo();
+      await store.fill([f], Date.now());
+      expect(await store.get(Foo, { id: f.id })).toMatchObject({ id: f.id });
+      await server.restart(); // the store notices: memcached closed its connection
+      expect(await store.get(Foo, { id: f.id })).toBeUndefined();
+      const readAt = Date.now(); // a read of the database that a deletion lost in the restart could have outdated
+      await store.fill([f], readAt);
+      expect(skips).toEqual([expect.objectContaining({ reason: expect.stringMatching(/unreachable too recently/) })]);
+      expect(await store.get(Foo, { id: f.id })).toBeUndefined();
+      jest.spyOn(Date, 'now').mockReturnValue(readAt + 2100); // a read that began after any lost tombstone expired
+      await store.fill([f], Date.now());
+      jest.restoreAllMocks();
+      expect(await store.get(Foo, { id: f.id })).toMatchObject({ id: f.id });
+    }, 30_000);
+  });
+
   describe('stopped (SIGSTOP: connections stay open, nothing answers)', () => {
     it('fails each call with TimeoutError after the deadline instead of hanging', async () => {
       const store = open();
