@@ -10,9 +10,10 @@ export interface StockpyleSubscriberOptions {
    */
   store: Store;
   /**
-   * Told when a cache tier could not be invalidated (the commit itself succeeded; that tier is
-   * invalidated again before it is next used). A given `ChainedStore` reports through its own
-   * `'error'` events instead. @default a process warning
+   * Told when a single cache tier given as `store` could not be invalidated (the commit itself
+   * succeeded; the subscriber retries before its next invalidation). A given `ChainedStore` reports
+   * through its own `'error'` events, and replays the invalidation before it reads that tier again.
+   * @default a process warning
    */
   onError?: (event: StoreEvent) => void;
 }

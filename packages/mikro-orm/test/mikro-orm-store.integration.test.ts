@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { helper, wrap } from '@mikro-orm/core';
-import { ConfigurationError, NonUniqueKeyError, NotStockpyleClassError, ProcessMemoryStore, ChainedStore, encodeRecord, decodeRecord } from '@stockpyle/core';
+import { ChainedStore, NonUniqueKeyError, NotStockpyleClassError, ProcessMemoryStore, decodeRecord, encodeRecord } from '@stockpyle/core';
 import { describeStoreContract, type ContractFixtures } from '@stockpyle/core/testing';
 import { MikroOrmStore, UnloadedEntityError } from '@stockpyle/mikro-orm';
 import { Article, Author, Automobile, Car, Foo, Note, Plain, Seat, Tag, Truck } from './support/entities';
@@ -45,16 +45,6 @@ describe('MikroOrmStore', () => {
   });
 
   describe('constructor', () => {
-    it('throws ConfigurationError when given both orm and em, or neither', () => {
-      expect(() => new MikroOrmStore({ orm: db.orm, em: db.orm.em })).toThrow(ConfigurationError);
-      expect(() => new MikroOrmStore({})).toThrow(/exactly one of/);
-    });
-
-    it('throws ConfigurationError for something that is not an EntityManager', () => {
-      expect(() => new MikroOrmStore({ em: {} as never })).toThrow(/not an EntityManager/);
-      expect(() => new MikroOrmStore({ orm: db.orm, maxKeysPerQuery: 0 })).toThrow(/maxKeysPerQuery/);
-    });
-
     it('works from an EntityManager as well as from the ORM', async () => {
       const fromEm = new MikroOrmStore({ em: db.orm.em });
       const foo = new Foo(id(), nextId, 'em');
