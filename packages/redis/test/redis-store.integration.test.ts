@@ -11,8 +11,14 @@ import { countRoundTrips } from './support/round-trips';
 const REDIS_URL = serviceUrl('redis');
 const CLUSTER_SEEDS = clusterNodes().map(({ host, port }) => `${host}:${port}`);
 
-describeStoreContract('RedisStore (standalone)', { create: (o) => new RedisStore({ url: REDIS_URL, ...o }) });
-describeStoreContract('RedisStore (Cluster)', { create: (o) => new RedisStore({ url: CLUSTER_SEEDS, ...o }) });
+/**
+ * A deadline generous enough for a loaded CI machine, where a fresh Cluster client's first call
+ * (connect, slot discovery) can take longer than the 500 ms default; failure tests use a short one.
+ */
+const timeout = 3000;
+
+describeStoreContract('RedisStore (standalone)', { create: (o) => new RedisStore({ url: REDIS_URL, timeout, ...o }) });
+describeStoreContract('RedisStore (Cluster)', { create: (o) => new RedisStore({ url: CLUSTER_SEEDS, timeout, ...o }) });
 
 @Stockpyle({ keys: ['id'], name: 'redis-it.Item' })
 class Item {
@@ -62,7 +68,7 @@ describe.each(topologies)('RedisStore on a $name server', (topology) => {
   const opened: RedisStore[] = [];
   const open = (options: { client?: Redis | Cluster; lifetime?: () => number } = {}): RedisStore => {
     const url = topology.name === 'Cluster' ? CLUSTER_SEEDS : REDIS_URL;
-    const store = new RedisStore(options.client ? { prefix, ...options } : { url, prefix, ...options });
+    const store = new RedisStore(options.client ? { prefix, timeout, ...options } : { url, prefix, timeout, ...options });
     opened.push(store);
     return store;
   };
