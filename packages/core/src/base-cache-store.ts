@@ -76,6 +76,14 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
   protected abstract swapRaw(writes: readonly RawWrite<R>[], expected: R, ticket: WriteTicket): Promise<readonly boolean[]>;
   protected abstract removeRaw(keys: readonly string[]): Promise<void>;
 
+  /**
+   * A fill's writes of what a chain read lower down at `readStartedAt`: `add`s. A tier that can
+   * lose a tombstone before it expires (an LRU evicting it) overrides this to refuse what may be older.
+   */
+  protected fillRaw(writes: readonly RawWrite<R>[], _readStartedAt: number): Promise<void> {
+    return this.writeRaw(writes, 'add');
+  }
+
   /** Out-of-process tiers keep the codec's envelope; in-process tiers override both to keep records. */
   protected encode(record: CacheRecord): R {
     return encodeRecord(record) as R;
@@ -165,9 +173,9 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
     }
     const entries = objs.map((obj) => this.#entry(metadataOf(obj), obj, now)).filter((e) => e !== undefined);
     if (entries.length === 0) return;
-    await this.writeRaw(entries.map((e) => e.value), 'add');
+    await this.fillRaw(entries.map((e) => e.value), readStartedAt);
     const pointers = entries.flatMap((e) => e.pointers);
-    if (pointers.length > 0) await this.writeRaw(pointers, 'add');
+    if (pointers.length > 0) await this.fillRaw(pointers, readStartedAt);
     if (this.events.has('fill')) this.emit({ type: 'fill', store: this.name, className: first.name, count: objs.length });
   }
 

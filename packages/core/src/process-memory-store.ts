@@ -1,8 +1,10 @@
 import { LRUCache } from 'lru-cache';
-import type { CacheStoreOptions } from './base-cache-store';
+import type { CacheStoreOptions, RawWrite } from './base-cache-store';
 import { ConfigurationError } from './errors';
 import { InProcessStore } from './in-process-store';
 import type { CacheRecord } from './record';
+import { RecentWrites } from './recent-writes';
+import type { WriteTicket } from './store';
 
 /** Options of `ProcessMemoryStore`. */
 export interface ProcessMemoryStoreOptions extends CacheStoreOptions {
@@ -53,6 +55,8 @@ export function estimateSize(value: unknown, depth = 0): number {
 /** Objects kept in this process's memory, in an LRU bounded by entry count and optionally by size. */
 export class ProcessMemoryStore extends InProcessStore {
   readonly #lru: LRUCache<string, CacheRecord>;
+  /** The LRU can evict a tombstone or a fresh value at once: fills also check what was written lately. */
+  readonly #recent: RecentWrites;
 
   constructor(options: ProcessMemoryStoreOptions = {}) {
     super(options);
@@ -71,6 +75,7 @@ export class ProcessMemoryStore extends InProcessStore {
             sizeCalculation: (record, key) => key.length + (record.kind === 'value' ? Math.max(1, sizeOf(record.obj)) : SMALL_RECORD_SIZE),
           },
     );
+    this.#recent = new RecentWrites(this.tombstoneMs, Math.max(4096, max));
   }
 
   /** Entries held now (each object takes one per key it is indexed under). */
@@ -83,9 +88,30 @@ export class ProcessMemoryStore extends InProcessStore {
     return this.#lru.calculatedSize;
   }
 
-  /** Drops every entry. */
+  /** Drops every entry; what was written lately is forgotten too, as after a restart. */
   clear(): void {
     this.#lru.clear();
+    this.#recent.clear();
+  }
+
+  /** A fill skips keys written since its read started, even if the LRU has already evicted them. */
+  protected override fillRaw(writes: readonly RawWrite<CacheRecord>[], readStartedAt: number): Promise<void> {
+    const now = Date.now();
+    return super.fillRaw(writes.filter((w) => !this.#recent.since(w.key, readStartedAt, now)), readStartedAt);
+  }
+
+  protected override writeRaw(writes: readonly RawWrite<CacheRecord>[], mode: 'set' | 'add'): Promise<void> {
+    if (mode === 'set') {
+      const now = Date.now();
+      for (const w of writes) this.#recent.note(w.key, now);
+    }
+    return super.writeRaw(writes, mode);
+  }
+
+  protected override swapRaw(writes: readonly RawWrite<CacheRecord>[], expected: CacheRecord, ticket: WriteTicket): Promise<readonly boolean[]> {
+    const now = Date.now();
+    for (const w of writes) this.#recent.note(w.key, now);
+    return super.swapRaw(writes, expected, ticket);
   }
 
   protected peekRecord(key: string): CacheRecord | undefined {
