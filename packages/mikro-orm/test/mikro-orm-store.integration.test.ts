@@ -147,6 +147,18 @@ describe('MikroOrmStore', () => {
       ]);
     });
 
+    it('costs one lookup, one insert and one update statement for a batch of many, inside one transaction', async () => {
+      const existing = Array.from({ length: 50 }, (_v, i) => new Foo(id(), nextId, `many-${i}`));
+      await store.batchPut(existing);
+      existing.forEach((f, i) => (f.bar = `many-${i}-changed`));
+      const fresh = Array.from({ length: 50 }, (_v, i) => new Foo(id(), nextId, `many-new-${i}`));
+      db.log.reset();
+      await store.batchPut([...existing, ...fresh]);
+      expect(db.log.statements.map((s) => s.split(' ')[0])).toEqual(['select', 'begin', 'insert', 'update', 'commit']);
+      const got = await store.batchGet(Foo, [...existing, ...fresh].map((f) => ({ id: f.id })));
+      expect(got.map((f) => f?.bar)).toEqual([...existing, ...fresh].map((f) => f.bar));
+    });
+
     it('writes only the columns that differ from the stored row, and nothing when none does', async () => {
       const a = article({ title: 'first' });
       await store.put(a);
@@ -159,6 +171,21 @@ describe('MikroOrmStore', () => {
       expect(db.log.queries[1]).toMatch(/^update .*"article" set "title" = \$1, "updated_at" = \$2, "version" = "version" \+ 1/);
       expect(a.version).toBe(2);
       expect(a.updatedAt).toBeInstanceOf(Date);
+    });
+
+    it('updates an entity that came out of a cache tier, leaving its related references alone', async () => {
+      const author = db.orm.em.fork().create(Author, { name: 'related' }, { persist: false });
+      await store.put(author);
+      const a = article({ title: 'cached', author, dateline: { city: 'Lima' } });
+      await store.put(a);
+      const decoded = decodeRecord(encodeRecord({ kind: 'value', obj: a, expiresAt: 0 }));
+      const copy = (decoded as { obj: Article }).obj;
+      copy.title = 'changed in a cache copy';
+      db.log.reset();
+      await store.put(copy);
+      expect(db.log.queries).toEqual([expect.stringMatching(/^select /), expect.stringMatching(/^update .*"article" set "title" = \$1, "updated_at"/)]);
+      expect(await store.get(Article, { id: a.id })).toMatchObject({ title: 'changed in a cache copy', version: 2, dateline: { city: 'Lima' } });
+      expect(await store.get(Author, { id: author.id })).toMatchObject({ name: 'related' });
     });
 
     it('sets generated values on the objects given', async () => {
@@ -204,6 +231,19 @@ describe('MikroOrmStore', () => {
     it('throws NotStockpyleClassError for an entity class that is not a stockpyle class', async () => {
       const note = db.orm.em.fork().create(Note, { text: 'x' }, { persist: false });
       await expect(store.put(note)).rejects.toBeInstanceOf(NotStockpyleClassError);
+    });
+  });
+
+  describe('transactions', () => {
+    it('writes in a transaction of its own, even when called inside the application\'s transaction', async () => {
+      const foo = new Foo(id(), nextId, 'own-transaction');
+      await expect(
+        db.orm.em.fork().transactional(async () => {
+          await store.put(foo);
+          throw new Error('the application rolls back');
+        }),
+      ).rejects.toThrow('rolls back');
+      expect(await store.get(Foo, { id: foo.id })).toMatchObject({ bar: 'own-transaction' });
     });
   });
 
