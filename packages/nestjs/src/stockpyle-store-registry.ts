@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { ConfigurationError, type Store } from '@stockpyle/core';
+import { ChainedStore, ConfigurationError, type Store } from '@stockpyle/core';
 import type { StockpyleStores, StockpyleStoresConfig } from './stockpyle.options';
 
 const STORE_METHODS = ['put', 'get', 'delete', 'batchPut', 'batchGet', 'batchDelete', 'release'] as const;
@@ -115,8 +115,22 @@ export class StockpyleStoreRegistry {
     return StockpyleStoreRegistry.#releaseAll(this.#owned);
   }
 
+  /**
+   * Releases each store once. A ChainedStore releases its own tiers, so a tier that is also
+   * registered under a name of its own is left to its chain rather than released twice at once.
+   */
   static async #releaseAll(stores: ReadonlySet<Store>): Promise<void> {
-    const list = [...stores];
+    const inChains = new Set<Store>();
+    const visit = (store: Store): void => {
+      if (!(store instanceof ChainedStore)) return;
+      for (const tier of store.stores) {
+        if (inChains.has(tier)) continue;
+        inChains.add(tier);
+        visit(tier);
+      }
+    };
+    stores.forEach(visit);
+    const list = [...stores].filter((s) => !inChains.has(s));
     const results = await Promise.allSettled(list.map((s) => s.release()));
     results.forEach((r, i) => {
       if (r.status === 'rejected') StockpyleStoreRegistry.#logger.error(`Releasing store '${list[i]!.name}' failed: ${String(r.reason)}`, (r.reason as Error)?.stack);

@@ -11,6 +11,3 @@ export function getStoreToken(name: string = DEFAULT_STORE_NAME): symbol {
 
 /** Internal: the registry of one StockpyleModule instance (its stores and which of them it owns). */
 export const STOCKPYLE_REGISTRY = Symbol('stockpyle:registry');
-
-/** Internal: what the MikroORM subscriber wiring of one StockpyleModule instance was asked to do. */
-export const STOCKPYLE_SUBSCRIBER_OPTIONS = Symbol('stockpyle:subscriber-options');

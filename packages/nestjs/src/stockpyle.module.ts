@@ -9,6 +9,7 @@ import type {
 } from './stockpyle.options';
 import { StockpyleRequestScopeModule } from './stockpyle-request-context.middleware';
 import { checkNames, StockpyleStoreRegistry } from './stockpyle-store-registry';
+import { StockpyleSubscriberRegistrar } from './stockpyle-subscriber.registrar';
 
 /**
  * Provides stockpyle stores to a Nest application, one provider per store name
@@ -90,11 +91,12 @@ function defineModule(
     useFactory: (registry: StockpyleStoreRegistry) => registry.get(name),
     inject: [STOCKPYLE_REGISTRY],
   }));
+  const subscriber = options.subscriber === undefined ? [] : [StockpyleSubscriberRegistrar.provider(options.subscriber, names)];
   return {
     module: StockpyleModule,
     global: options.global ?? false,
     imports: [...imports, ...(options.requestScope === true ? [StockpyleRequestScopeModule] : [])],
-    providers: [...providers, ...stores],
+    providers: [...providers, ...stores, ...subscriber],
     exports: names.map((name) => getStoreToken(name)),
   };
 }

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Inject, Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { ConfigurationError, ProcessMemoryStore, type Store } from '@stockpyle/core';
+import { ChainedStore, ConfigurationError, ProcessMemoryStore, type Store } from '@stockpyle/core';
 import { CountingStore } from '@stockpyle/core/testing';
 import { getStoreToken, InjectStore, StockpyleModule, type StockpyleOptionsFactory, type StockpyleStoresConfig } from '@stockpyle/nestjs';
 
@@ -218,6 +218,23 @@ describe('StockpyleModule', () => {
       await ref.close();
       expect(store.counts.release).toBe(1);
       expect(sessions.counts.release).toBe(1);
+    });
+
+    it('leaves the tiers of a chain to the chain: a tier also registered by name is released once', async () => {
+      const memory = counted('memory');
+      const backing = counted('backing');
+      const ref = await Test.createTestingModule({
+        imports: [
+          StockpyleModule.forRootAsync({
+            names: ['default', 'memory'],
+            useFactory: () => ({ stores: { default: new ChainedStore([memory, backing]), memory } }),
+          }),
+        ],
+      }).compile();
+      await ref.init();
+      await ref.close();
+      expect(memory.counts.release).toBe(1);
+      expect(backing.counts.release).toBe(1);
     });
 
     it('leaves alone the stores the factory marked shared, under any of their names', async () => {
