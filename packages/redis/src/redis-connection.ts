@@ -1,5 +1,5 @@
 import { withDeadline } from '@stockpyle/core';
-import type { RedisClient } from './command-batch';
+import { isCluster, type RedisClient } from './command-batch';
 
 /**
  * The store's hold on one ioredis client: connects it on first use (a client created with
@@ -20,7 +20,7 @@ export class RedisConnection {
     // Without an 'error' listener ioredis prints every connection failure to the console.
     client.on('error', onError);
     // A Cluster reports a failing node here; ioredis drops the event when nobody listens.
-    if ((client as { isCluster?: boolean }).isCluster) client.on('node error', onError);
+    if (isCluster(client)) client.on('node error', onError);
   }
 
   /**
