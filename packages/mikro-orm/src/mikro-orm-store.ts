@@ -97,7 +97,8 @@ export class MikroOrmStore extends BaseStore implements AdoptingStore {
     const rows: object[] = [];
     for (let start = 0; start < queries.length; start += perQuery) {
       const chunk = queries.slice(start, start + perQuery);
-      // Never an empty list: MikroORM reads `{ $in: [] }` as "nothing" but `{ $or: [] }` as "everything".
+      // `a~~~b` is MikroORM's own notation for a tuple of columns: `(a, b) in ((?, ?), …)`. Chunks
+      // are never empty (and `$or` is never used: MikroORM reads `{ $or: [] }` as "every row").
       const where =
         attrs.length === 1
           ? { [attrs[0]!]: { $in: chunk.map((q) => q[attrs[0]!]) } }
