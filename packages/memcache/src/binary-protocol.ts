@@ -1,5 +1,5 @@
 import { Buffer } from 'node:buffer';
-import { StockpyleError } from '@stockpyle/core';
+import { MAX_KEY_BYTES, UnsafeKeyError } from './errors';
 
 /**
  * The few memcached binary-protocol requests this package sends below memjs's API: quiet variants,
@@ -49,8 +49,6 @@ export function statusName(status: number): string {
 
 const HEADER_BYTES = 24;
 const REQUEST_MAGIC = 0x80;
-/** memcached's limit on key length, and the point past which memjs hangs the connection. */
-export const MAX_KEY_BYTES = 250;
 const SAFE_KEY = /^[\x21-\x7e]+$/;
 const NO_CAS = Buffer.alloc(8);
 
@@ -70,18 +68,6 @@ export interface WireReply {
   readonly status: number;
   readonly value: Buffer;
   readonly cas: Buffer;
-}
-
-/** A key that memcached or memjs would choke on; the key builder never makes one, so this is a bug. */
-export class UnsafeKeyError extends StockpyleError {
-  static override readonly code = 'E_UNSAFE_KEY';
-
-  static forKey(key: string): UnsafeKeyError {
-    const bytes = Buffer.byteLength(key);
-    return new UnsafeKeyError(
-      `a memcached key must be 1–${MAX_KEY_BYTES} bytes of printable ASCII without spaces; refused one of ${bytes} bytes before sending it`,
-    );
-  }
 }
 
 /** Throws `UnsafeKeyError` unless memcached accepts `key` as is. */

@@ -32,6 +32,7 @@ export interface MemcacheStoreOptions extends CacheStoreOptions {
 
 /** 1 MiB (memcached's default item size) minus 1 KiB for the item header, key and CAS. */
 export const DEFAULT_MAX_VALUE_BYTES = 1024 * 1024 - 1024;
+/** Milliseconds one round trip may take by default. */
 export const DEFAULT_TIMEOUT_MS = 500;
 const MAX_TIMEOUT_MS = 2_147_483_647; // setTimeout's limit
 

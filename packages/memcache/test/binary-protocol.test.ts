@@ -1,6 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { UnsafeKeyError } from '@stockpyle/memcache';
-import { assertSafeKey, encodeBatch, MAX_KEY_BYTES, Opcode } from '../src/binary-protocol';
+import { assertSafeKey, encodeBatch, Opcode } from '../src/binary-protocol';
+import { MAX_KEY_BYTES } from '../src/errors';
 
 describe('binary protocol', () => {
   describe('encodeBatch()', () => {
