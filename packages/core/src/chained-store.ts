@@ -58,6 +58,8 @@ export class ChainedStore extends BaseStore {
   readonly #timeout: number;
   readonly #coalesce: boolean;
   readonly #maxPending: number;
+  /** Whether any store below the first takes part in adoption: if none, a first-tier hit allocates nothing. */
+  readonly #adoptsBelowTop: boolean;
   readonly #ids = new KeyBuilder();
   readonly #queued = new Map<Class, Waiter[]>();
   readonly #inFlight = new Map<string, Promise<object | undefined>>();
@@ -85,6 +87,7 @@ export class ChainedStore extends BaseStore {
     this.#timeout = tierTimeout;
     this.#coalesce = coalesce;
     this.#maxPending = maxPendingInvalidations;
+    this.#adoptsBelowTop = stores.slice(1).some(isAdoptingStore);
   }
 
   override get<T extends object>(cls: Class<T>, query: KeyQuery<T>): Promise<T | undefined> {
@@ -92,7 +95,7 @@ export class ChainedStore extends BaseStore {
       const top = this.#tiers[0]!;
       if (top.cache?.peek !== undefined && top.pending.size === 0) {
         const hit = top.cache.peek(cls, query);
-        if (hit !== undefined) return Promise.resolve(this.#adopt([hit], 1)[0] as T);
+        if (hit !== undefined) return Promise.resolve(this.#adoptsBelowTop ? (this.#adopt([hit], 1)[0] as T) : hit);
       }
       if (!this.#coalesce) return this.#load(cls, [query]).then((r) => r[0]);
       return this.#enqueue(cls, query) as Promise<T | undefined>;

@@ -1,6 +1,6 @@
 import { BaseCacheStore, matchesQuery, type RawWrite } from './base-cache-store';
 import type { DecodeFailure } from './codec';
-import { isExpired } from './lifetime';
+import { isExpired, NEVER } from './lifetime';
 import { getMetadata } from './metadata';
 import type { CacheRecord } from './record';
 import type { WriteTicket } from './store';
@@ -32,12 +32,12 @@ export abstract class InProcessStore extends BaseCacheStore<CacheRecord> {
     const shape = meta.shapeFor(query);
     const key = this.keys.build(meta, shape, query);
     let record = key === undefined ? undefined : this.readRecord(key);
-    if (record?.kind === 'ptr') record = this.readRecord(record.key);
+    if (record !== undefined && record.kind === 'ptr') record = this.readRecord(record.key);
     let found: T | undefined;
     if (record !== undefined && record.kind === 'value') {
-      if (!isExpired(record.expiresAt, Date.now()) && record.obj instanceof cls && matchesQuery(record.obj, shape, query)) {
-        found = record.obj as T;
-      }
+      // Date.now() only for records that can expire: most never do, and it is not free.
+      const live = record.expiresAt === NEVER || !isExpired(record.expiresAt, Date.now());
+      if (live && record.obj instanceof cls && matchesQuery(record.obj, shape, query)) found = record.obj as T;
     }
     if (this.events.has(found === undefined ? 'miss' : 'hit')) {
       this.emit({ type: found === undefined ? 'miss' : 'hit', store: this.name, className: meta.name, count: 1 });

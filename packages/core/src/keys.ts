@@ -51,13 +51,26 @@ function escapeName(name: string): string {
   return escapeText(name).slice(1);
 }
 
+// Keys remembered per key shape (single-attribute keys only); past this the memo starts over.
+const MEMO_SIZE = 16_384;
+
+/** What a builder keeps per key shape: the fixed start of its keys, and recent keys by value. */
+interface ShapeKeys {
+  readonly head: string;
+  readonly memo: Map<number | string, string>;
+}
+
 /**
  * Builds cache keys for one store. The namespace (`stockpyle:1:` plus the store's prefix) is fixed
- * at construction; each class's key heads are computed once and cached.
+ * at construction; each class's key heads are computed once and cached. Keys of single-attribute
+ * shapes are remembered (a bounded memo), so a repeated lookup returns the very string an in-process
+ * map holds: no string building, and a map lookup that compares one pointer.
  */
 export class KeyBuilder {
   readonly namespace: string;
-  readonly #heads = new WeakMap<KeyShape, string>();
+  readonly #shapes = new WeakMap<KeyShape, ShapeKeys>();
+  #lastShape: KeyShape | undefined;
+  #lastKeys: ShapeKeys | undefined;
 
   constructor(prefix?: string) {
     if (prefix !== undefined && (typeof prefix !== 'string' || prefix.length === 0 || prefix.length > MAX_PREFIX_LENGTH)) {
@@ -66,13 +79,16 @@ export class KeyBuilder {
     this.namespace = `stockpyle:${FORMAT_VERSION}:${prefix === undefined ? '' : `${escapeName(prefix)}:`}`;
   }
 
-  #head(meta: ClassMetadata, shape: KeyShape): string {
-    let head = this.#heads.get(shape);
-    if (head === undefined) {
-      head = `${this.namespace}${escapeName(meta.name)}:${escapeName(shape.attrs[0]!)}=`;
-      this.#heads.set(shape, head);
+  #keysFor(meta: ClassMetadata, shape: KeyShape): ShapeKeys {
+    if (shape === this.#lastShape) return this.#lastKeys!;
+    let keys = this.#shapes.get(shape);
+    if (keys === undefined) {
+      keys = { head: `${this.namespace}${escapeName(meta.name)}:${escapeName(shape.attrs[0]!)}=`, memo: new Map() };
+      this.#shapes.set(shape, keys);
     }
-    return head;
+    this.#lastShape = shape;
+    this.#lastKeys = keys;
+    return keys;
   }
 
   /**
@@ -83,13 +99,27 @@ export class KeyBuilder {
     const attrs = shape.attrs;
     const first = (source as Record<string, unknown>)[attrs[0]!];
     if (first === null || first === undefined) return undefined;
-    let key = this.#head(meta, shape) + encodeKeyValue(first, meta.name, attrs[0]!);
+    const keys = this.#keysFor(meta, shape);
+    if (attrs.length === 1 && (typeof first === 'number' || typeof first === 'string')) {
+      let key = keys.memo.get(first);
+      if (key === undefined) {
+        key = this.#finish(meta, keys.head + encodeKeyValue(first, meta.name, attrs[0]!));
+        if (keys.memo.size >= MEMO_SIZE) keys.memo.clear();
+        keys.memo.set(first, key);
+      }
+      return key;
+    }
+    let key = keys.head + encodeKeyValue(first, meta.name, attrs[0]!);
     for (let i = 1; i < attrs.length; i++) {
       const attr = attrs[i]!;
       const value = (source as Record<string, unknown>)[attr];
       if (value === null || value === undefined) return undefined;
       key += `,${escapeName(attr)}=${encodeKeyValue(value, meta.name, attr)}`;
     }
+    return this.#finish(meta, key);
+  }
+
+  #finish(meta: ClassMetadata, key: string): string {
     return key.length <= MAX_KEY_BYTES ? key : this.#hashed(meta, key);
   }
 

@@ -56,6 +56,16 @@ describe('KeyBuilder', () => {
       expect(a).not.toBe(b);
     });
 
+    it('returns the same key for a repeated single-attribute lookup, also after its memo starts over', () => {
+      const fresh = new KeyBuilder();
+      const first = fresh.build(meta, byId, { id: 42 });
+      expect(fresh.build(meta, byId, { id: 42 })).toBe(first);
+      for (let id = 0; id < 40_000; id++) fresh.build(meta, byId, { id: `v${id}` });
+      expect(fresh.build(meta, byId, { id: 42 })).toBe('stockpyle:1:keys.Foo:id=n42');
+      expect(fresh.build(meta, byId, { id: '42' })).not.toBe(first);
+      expect(fresh.build(meta, byId, { id: -0 })).toBe(fresh.build(meta, byId, { id: 0 }));
+    });
+
     it('rejects an empty or overlong prefix with ConfigurationError', () => {
       expect(() => new KeyBuilder('')).toThrow(ConfigurationError);
       expect(() => new KeyBuilder('p'.repeat(65))).toThrow(ConfigurationError);
