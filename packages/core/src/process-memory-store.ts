@@ -94,24 +94,28 @@ export class ProcessMemoryStore extends InProcessStore {
     this.#recent.clear();
   }
 
-  /** A fill skips keys written since its read started, even if the LRU has already evicted them. */
+  /** A fill skips keys whose tombstone or newer value the LRU may have evicted (see `RecentWrites`). */
   protected override fillRaw(writes: readonly RawWrite<CacheRecord>[], readStartedAt: number): Promise<void> {
     const now = Date.now();
-    return super.fillRaw(writes.filter((w) => !this.#recent.since(w.key, readStartedAt, now)), readStartedAt);
+    return super.fillRaw(writes.filter((w) => !this.#recent.blocks(w.key, readStartedAt, now)), readStartedAt);
   }
 
   protected override writeRaw(writes: readonly RawWrite<CacheRecord>[], mode: 'set' | 'add'): Promise<void> {
     if (mode === 'set') {
       const now = Date.now();
-      for (const w of writes) this.#recent.note(w.key, now);
+      for (const w of writes) {
+        if (w.raw.kind === 'tomb') this.#recent.tomb(w.key, w.raw.expiresAt, now);
+        else this.#recent.value(w.key, now);
+      }
     }
     return super.writeRaw(writes, mode);
   }
 
-  protected override swapRaw(writes: readonly RawWrite<CacheRecord>[], expected: CacheRecord, ticket: WriteTicket): Promise<readonly boolean[]> {
+  protected override async swapRaw(writes: readonly RawWrite<CacheRecord>[], expected: CacheRecord, ticket: WriteTicket): Promise<readonly boolean[]> {
+    const swapped = await super.swapRaw(writes, expected, ticket);
     const now = Date.now();
-    for (const w of writes) this.#recent.note(w.key, now);
-    return super.swapRaw(writes, expected, ticket);
+    swapped.forEach((ok, i) => ok && this.#recent.value(writes[i]!.key, now));
+    return swapped;
   }
 
   protected peekRecord(key: string): CacheRecord | undefined {

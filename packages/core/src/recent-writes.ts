@@ -1,56 +1,75 @@
+/** What an LRU tier last wrote at one key. */
+interface Written {
+  /** Until when a tombstone written there would block fills (0: none outstanding). */
+  readonly tombUntil: number;
+  /** When a value was last written there (-Infinity: never). */
+  readonly valueAt: number;
+  /** When this entry was last updated; the map is kept in this order. */
+  readonly at: number;
+}
+
 /**
- * When an LRU tier last wrote each key (tombstones, commits, puts), for `windowMs`. An LRU may evict
- * a tombstone or a just-committed value at once, and a late fill of an older version would then
- * find the key empty; the tier asks this instead. Bounded: past `max` keys the oldest are forgotten
- * and fills whose reads started before them are refused (a miss is always safe).
+ * What an LRU tier wrote lately, so that evicting a tombstone or a just-written value does not let a
+ * late fill of an older version in. Answers as the evicted entries would have: a tombstone blocks
+ * every fill until it expires or a value replaces it; a value blocks fills whose read started no
+ * later than it was written. Bounded: past `max` keys the oldest are forgotten, and what they could
+ * have blocked is then blocked for every key (a miss is always safe).
  */
 export class RecentWrites {
   readonly #windowMs: number;
   readonly #max: number;
-  /** Key → when it was last written; insertion order is time order. */
-  readonly #at = new Map<string, number>();
-  /** When the latest forgotten write happened. */
-  #floor = -Infinity;
+  readonly #keys = new Map<string, Written>();
+  /** The union of what forgotten entries blocked. */
+  #floor = { tombUntil: 0, valueAt: -Infinity };
 
-  /** `windowMs` at least as long as fills are accepted after their read (a tombstone's lifetime). */
+  /** `windowMs`: how long after its read a fill may still be written (a tombstone's lifetime is enough). */
   constructor(windowMs: number, max: number) {
     this.#windowMs = windowMs;
     this.#max = max;
   }
 
-  /** Records a write of `key` at `now`. */
-  note(key: string, now: number): void {
-    this.#at.delete(key);
-    this.#at.set(key, now);
-    if (this.#at.size <= this.#max) return;
-    this.#prune(now);
-    for (const [oldest, at] of this.#at) {
-      if (this.#at.size <= this.#max) break;
-      this.#at.delete(oldest);
-      this.#floor = Math.max(this.#floor, at);
-    }
+  /** A tombstone was written at `key`, blocking fills until `until` (epoch ms). */
+  tomb(key: string, until: number, now: number): void {
+    const before = this.#keys.get(key);
+    this.#set(key, { tombUntil: Math.max(until, before?.tombUntil ?? 0), valueAt: before?.valueAt ?? -Infinity, at: now }, now);
   }
 
-  /**
-   * Whether `key` may have been written at or after `readStartedAt` (same millisecond included: the
-   * read may have seen the version before). Writes older than the window no longer count.
-   */
-  since(key: string, readStartedAt: number, now: number): boolean {
+  /** A value was written at `key` (a commit replacing a tombstone, or a plain put). */
+  value(key: string, now: number): void {
+    this.#set(key, { tombUntil: 0, valueAt: now, at: now }, now);
+  }
+
+  /** Whether a fill of `key` from a read that started at `readStartedAt` might be older than what was written. */
+  blocks(key: string, readStartedAt: number, now: number): boolean {
     this.#prune(now);
-    if (readStartedAt <= this.#floor) return true;
-    const at = this.#at.get(key);
-    return at !== undefined && at >= readStartedAt;
+    const floor = this.#floor;
+    if (now < floor.tombUntil || readStartedAt <= floor.valueAt) return true;
+    const written = this.#keys.get(key);
+    return written !== undefined && (now < written.tombUntil || readStartedAt <= written.valueAt);
   }
 
   clear(): void {
-    this.#at.clear();
-    this.#floor = -Infinity;
+    this.#keys.clear();
+    this.#floor = { tombUntil: 0, valueAt: -Infinity };
   }
 
+  #set(key: string, written: Written, now: number): void {
+    this.#keys.delete(key);
+    this.#keys.set(key, written);
+    if (this.#keys.size <= this.#max) return;
+    this.#prune(now);
+    for (const [oldest, w] of this.#keys) {
+      if (this.#keys.size <= this.#max) break;
+      this.#keys.delete(oldest);
+      this.#floor = { tombUntil: Math.max(this.#floor.tombUntil, w.tombUntil), valueAt: Math.max(this.#floor.valueAt, w.valueAt) };
+    }
+  }
+
+  /** Entries that can block nothing any more: no live tombstone, and a value older than any fill still accepted. */
   #prune(now: number): void {
-    for (const [key, at] of this.#at) {
-      if (now - at < this.#windowMs) return;
-      this.#at.delete(key);
+    for (const [key, w] of this.#keys) {
+      if (now - w.at < this.#windowMs || now < w.tombUntil) return;
+      this.#keys.delete(key);
     }
   }
 }

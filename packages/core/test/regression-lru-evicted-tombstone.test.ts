@@ -46,6 +46,29 @@ describe('ProcessMemoryStore with a small max', () => {
     expect((await memory.get(Doc, { id: 1 }))?.version).not.toBe(1);
   });
 
+  it('a fill from a read that began after a write reserved the key, but before it reached the database, is refused', async () => {
+    const memory = new ProcessMemoryStore({ max: 2 });
+    const db = new MemoryDatabase();
+    await db.put(new Doc(1, 1));
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const put = db.batchPut.bind(db);
+    db.batchPut = async (objs) => {
+      await held;
+      return put(objs);
+    };
+    const chain = new ChainedStore([memory, db]);
+    const writing = chain.put(new Doc(1, 2)); // tombstone reserved; the database write waits
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await memory.batchPut([new Doc(2, 1), new Doc(3, 1)]); // evicts the tombstone
+    expect((await chain.get(Doc, { id: 1 }))?.version).toBe(1); // the database still has 1
+    expect(await memory.get(Doc, { id: 1 })).toBeUndefined(); // but it was not filled
+    release();
+    await writing;
+    await memory.batchPut([new Doc(2, 1), new Doc(3, 1)]);
+    expect((await chain.get(Doc, { id: 1 }))?.version).toBe(2);
+  });
+
   it('a fill of a key nobody wrote lately is still stored', async () => {
     const memory = new ProcessMemoryStore({ max: 2 });
     const db = new MemoryDatabase();
@@ -57,24 +80,34 @@ describe('ProcessMemoryStore with a small max', () => {
 });
 
 describe('RecentWrites', () => {
-  it('tells whether a key was written at or after a read started, within the window', () => {
+  it('a tombstone blocks every fill until it expires, as the evicted tombstone would have', () => {
     const recent = new RecentWrites(1000, 10);
-    recent.note('a', 100);
-    expect(recent.since('a', 100, 500)).toBe(true);
-    expect(recent.since('a', 99, 500)).toBe(true);
-    expect(recent.since('a', 101, 500)).toBe(false);
-    expect(recent.since('b', 0, 500)).toBe(false);
-    expect(recent.since('a', 0, 1100)).toBe(false); // aged out: the fill is too late to be sent anyway
+    recent.tomb('a', 1100, 100);
+    expect(recent.blocks('a', 500, 600)).toBe(true); // a read that started after the tombstone still waits
+    expect(recent.blocks('a', 500, 1100)).toBe(false);
+    expect(recent.blocks('b', 0, 600)).toBe(false);
   });
 
-  it('past its bound it forgets the oldest keys and refuses fills whose reads started before them', () => {
+  it('a value replacing the tombstone blocks only fills whose read started no later than it', () => {
+    const recent = new RecentWrites(1000, 10);
+    recent.tomb('a', 1100, 100);
+    recent.value('a', 200);
+    expect(recent.blocks('a', 200, 300)).toBe(true);
+    expect(recent.blocks('a', 201, 300)).toBe(false);
+  });
+
+  it('forgets entries that can block nothing any more', () => {
+    const recent = new RecentWrites(1000, 10);
+    recent.value('a', 100);
+    expect(recent.blocks('a', 0, 1100)).toBe(false);
+  });
+
+  it('past its bound it forgets the oldest keys, and what they blocked is blocked for every key', () => {
     const recent = new RecentWrites(1000, 2);
-    recent.note('a', 0);
-    recent.note('b', 10);
-    recent.note('c', 20); // forgets 'a'
-    expect(recent.since('a', 0, 50)).toBe(true);
-    expect(recent.since('z', 0, 50)).toBe(true);
-    expect(recent.since('z', 1, 50)).toBe(false);
-    expect(recent.since('c', 1, 50)).toBe(true);
+    recent.tomb('a', 1000, 0);
+    recent.value('b', 10);
+    recent.value('c', 20); // forgets 'a'
+    expect(recent.blocks('z', 500, 500)).toBe(true);
+    expect(recent.blocks('z', 500, 1000)).toBe(false);
   });
 });
