@@ -97,7 +97,7 @@ export class StockpyleSubscriber implements EventSubscriber {
   async afterUpsert(args: EventArgs<object>): Promise<void> {
     if (!isStockpyleClass(args.entity.constructor)) return;
     const trx = args.em.getTransactionContext();
-    if (trx !== undefined) this.#buffer(trx).push(snapshot(args.entity, args.entity));
+    if (trx !== undefined) this.#buffer(trx).push(...objectsOf({ entity: args.entity, old: undefined }, true));
     else await this.#invalidate([args.entity]);
   }
 
@@ -182,7 +182,12 @@ function oldKeys(entity: object, before: Row): object | undefined {
 
 /** The entity (when it is invalidated at once) or a frozen copy of its key values (when it waits for a commit). */
 function objectsOf(change: Change, frozen: boolean): object[] {
-  const now = frozen ? snapshot(change.entity, change.entity) : change.entity;
+  let now = change.entity;
+  try {
+    if (frozen) now = snapshot(change.entity, change.entity);
+  } catch {
+    // Keys that cannot be read now cannot be read at the commit either: the live entity will say why.
+  }
   return change.old === undefined ? [now] : [now, change.old];
 }
 

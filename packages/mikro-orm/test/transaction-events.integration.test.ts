@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { EventArgs, EventSubscriber, FlushEventArgs, TransactionEventArgs } from '@mikro-orm/core';
+import { ChainedStore, ProcessMemoryStore } from '@stockpyle/core';
+import { MikroOrmStore, StockpyleSubscriber } from '@stockpyle/mikro-orm';
 import { Foo } from './support/entities';
 import { openOrm, type TestOrm } from './support/orm';
 
@@ -192,5 +194,29 @@ describe('MikroORM transaction and flush events, as StockpyleSubscriber relies o
   it('upsert fires only afterUpsert (here outside any transaction)', async () => {
     await db.orm.em.fork().upsert(Foo, { id: 1, zap: 1, bar: 'upserted' });
     expect(timeline).toEqual(['SQL insert', 'afterUpsert']);
+  });
+});
+
+describe('StockpyleSubscriber with disableTransactions (a flush opens no transaction, fires no transaction event)', () => {
+  let db: TestOrm;
+  beforeAll(async () => {
+    db = await openOrm('notx', { extra: { disableTransactions: true } });
+  });
+  afterAll(async () => {
+    await db.close();
+  });
+
+  it('invalidates at afterFlush, when the writes are already committed', async () => {
+    const memory = new ProcessMemoryStore();
+    const chain = new ChainedStore([memory, new MikroOrmStore({ orm: db.orm })]);
+    db.orm.em.getEventManager().registerSubscriber(new StockpyleSubscriber({ store: chain }));
+    await chain.put(new Foo(1, 1, 'a'));
+    expect(await memory.get(Foo, { id: 1 })).toMatchObject({ bar: 'a' });
+    const em = db.orm.em.fork();
+    (await em.findOneOrFail(Foo, 1)).bar = 'b';
+    await em.flush();
+    expect(db.log.statements.some((s) => /^begin/.test(s))).toBe(false);
+    expect(await memory.get(Foo, { id: 1 })).toBeUndefined();
+    expect(await chain.get(Foo, { id: 1 })).toMatchObject({ bar: 'b' });
   });
 });
