@@ -63,6 +63,8 @@ export class ChainedStore extends BaseStore {
   readonly #ids = new KeyBuilder();
   readonly #queued = new Map<Class, Waiter[]>();
   readonly #inFlight = new Map<string, Promise<object | undefined>>();
+  /** Writes of this chain in progress: while there are any, reads share nothing (see `#enqueue`). */
+  #writing = 0;
   #flushScheduled = false;
 
   constructor(stores: readonly Store[], options: ChainedStoreOptions = {}) {
@@ -112,24 +114,28 @@ export class ChainedStore extends BaseStore {
   override async batchPut(objs: readonly object[]): Promise<void> {
     if (objs.length === 0) return;
     objs.forEach((o) => metadataOf(o));
-    this.#forget(objs);
-    const token = randomUUID();
-    const tickets = new Map<Tier, WriteTicket>();
-    const caches = this.#tiers.filter((t) => t.cache !== undefined);
-    await Promise.all(
-      caches.map(async (tier) => {
-        const ticket = { token, expiresAt: Date.now() + tier.cache!.tombstoneMs };
-        if (await this.#guard(tier, 'reserve', objs, () => tier.cache!.reserve(objs, ticket))) tickets.set(tier, ticket);
-      }),
-    );
-    for (let i = this.#tiers.length - 1; i >= 0; i--) {
-      const tier = this.#tiers[i]!;
-      if (tier.cache === undefined) {
-        await ownWrites.run({ chain: this, objs: new Set(objs) }, () => tier.store.batchPut(objs));
-        continue;
+    this.#startWrite();
+    try {
+      const token = randomUUID();
+      const tickets = new Map<Tier, WriteTicket>();
+      const caches = this.#tiers.filter((t) => t.cache !== undefined);
+      await Promise.all(
+        caches.map(async (tier) => {
+          const ticket = { token, expiresAt: Date.now() + tier.cache!.tombstoneMs };
+          if (await this.#guard(tier, 'reserve', objs, () => tier.cache!.reserve(objs, ticket))) tickets.set(tier, ticket);
+        }),
+      );
+      for (let i = this.#tiers.length - 1; i >= 0; i--) {
+        const tier = this.#tiers[i]!;
+        if (tier.cache === undefined) {
+          await ownWrites.run({ chain: this, objs: new Set(objs) }, () => tier.store.batchPut(objs));
+          continue;
+        }
+        const ticket = tickets.get(tier);
+        if (ticket !== undefined) await this.#guard(tier, 'commit', objs, () => tier.cache!.commit(objs, ticket));
       }
-      const ticket = tickets.get(tier);
-      if (ticket !== undefined) await this.#guard(tier, 'commit', objs, () => tier.cache!.commit(objs, ticket));
+    } finally {
+      this.#writing--;
     }
   }
 
@@ -137,16 +143,20 @@ export class ChainedStore extends BaseStore {
   override async batchDelete(objs: readonly object[]): Promise<void> {
     if (objs.length === 0) return;
     objs.forEach((o) => metadataOf(o));
-    this.#forget(objs);
-    for (let i = this.#tiers.length - 1; i >= 0; i--) {
-      const tier = this.#tiers[i]!;
-      if (tier.cache === undefined) await ownWrites.run({ chain: this, objs: new Set(objs) }, () => tier.store.batchDelete(objs));
+    this.#startWrite();
+    try {
+      for (let i = this.#tiers.length - 1; i >= 0; i--) {
+        const tier = this.#tiers[i]!;
+        if (tier.cache === undefined) await ownWrites.run({ chain: this, objs: new Set(objs) }, () => tier.store.batchDelete(objs));
+      }
+      await Promise.all(
+        this.#tiers
+          .filter((t) => t.cache !== undefined)
+          .map((tier) => this.#guard(tier, 'delete', objs, () => tier.cache!.batchDelete(objs))),
+      );
+    } finally {
+      this.#writing--;
     }
-    await Promise.all(
-      this.#tiers
-        .filter((t) => t.cache !== undefined)
-        .map((tier) => this.#guard(tier, 'delete', objs, () => tier.cache!.batchDelete(objs))),
-    );
   }
 
   /**
@@ -160,12 +170,16 @@ export class ChainedStore extends BaseStore {
     const todo = own?.chain === this ? objs.filter((o) => !own.objs.has(o)) : objs;
     if (todo.length === 0) return;
     todo.forEach((o) => metadataOf(o));
-    this.#forget(todo);
-    await Promise.all(
-      this.#tiers
-        .filter((t) => t.cache !== undefined)
-        .map((tier) => this.#guard(tier, 'invalidate', todo, () => tier.cache!.batchDelete(todo))),
-    );
+    this.#startWrite();
+    try {
+      await Promise.all(
+        this.#tiers
+          .filter((t) => t.cache !== undefined)
+          .map((tier) => this.#guard(tier, 'invalidate', todo, () => tier.cache!.batchDelete(todo))),
+      );
+    } finally {
+      this.#writing--;
+    }
   }
 
   /** Releases every store in the chain. */
@@ -261,18 +275,21 @@ export class ChainedStore extends BaseStore {
     const shape = meta.shapeFor(query);
     const id = this.#ids.build(meta, shape, query);
     if (id === undefined) return Promise.resolve(undefined);
-    const flying = this.#inFlight.get(id);
+    const shared = this.#writing === 0;
+    const flying = shared ? this.#inFlight.get(id) : undefined;
     if (flying !== undefined) return flying;
     const promise = new Promise<object | undefined>((resolve, reject) => {
       const list = this.#queued.get(cls) ?? [];
       list.push({ query, id, resolve, reject });
       this.#queued.set(cls, list);
     });
-    this.#inFlight.set(id, promise);
-    const clear = (): void => {
-      if (this.#inFlight.get(id) === promise) this.#inFlight.delete(id);
-    };
-    promise.then(clear, clear);
+    if (shared) {
+      this.#inFlight.set(id, promise);
+      const clear = (): void => {
+        if (this.#inFlight.get(id) === promise) this.#inFlight.delete(id);
+      };
+      promise.then(clear, clear);
+    }
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       process.nextTick(() => this.#flush());
@@ -292,10 +309,16 @@ export class ChainedStore extends BaseStore {
     }
   }
 
-  /** After a write, later reads must not join a read that started before it. */
-  #forget(objs: readonly object[]): void {
-    if (this.#inFlight.size === 0) return;
-    for (const obj of objs) for (const id of this.#ids.keysOf(metadataOf(obj), obj, true)) this.#inFlight.delete(id);
+  /**
+   * A read that began before a write's database commit may return the old version, which a read
+   * that begins after that commit must not (another process may already have read the new one).
+   * The commit's moment is unknown here, so no read joins another across the start of a write or
+   * while one is in progress; and under any key, as a write can change key attributes whose old
+   * values are unknown here.
+   */
+  #startWrite(): void {
+    this.#inFlight.clear();
+    this.#writing++;
   }
 
   /** Runs a cache tier call under the deadline and breaker; false when it failed or was skipped. */
