@@ -105,11 +105,6 @@ export class StockpyleStoreRegistry {
     return store;
   }
 
-  /** True when the module closes `store` at shutdown. */
-  owns(store: Store): boolean {
-    return this.#owned.has(store);
-  }
-
   /** Releases the stores the module owns; a failure is logged and does not stop the others. */
   release(): Promise<void> {
     return StockpyleStoreRegistry.#releaseAll(this.#owned);

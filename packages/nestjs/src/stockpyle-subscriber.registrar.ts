@@ -12,7 +12,8 @@ async function load<T>(name: string, importer: () => Promise<T>): Promise<T> {
     return await importer();
   } catch (error) {
     if ((error as NodeJS.ErrnoException)?.code !== 'MODULE_NOT_FOUND') throw error;
-    throw new ConfigurationError(`StockpyleModule: the subscriber option needs ${name}; install it (npm install ${name})`, { cause: error });
+    const detail = (error as Error).message.split('\n')[0];
+    throw new ConfigurationError(`StockpyleModule: the subscriber option needs ${name}; install it (npm install ${name}). ${detail}`, { cause: error });
   }
 }
 
