@@ -50,6 +50,9 @@ function failFastNodeOptions(timeout: number): RedisOptions {
     // a command Redis does not answer (a frozen server) fails after `timeout`
     commandTimeout: timeout,
     connectTimeout: Math.max(timeout, 1_000),
+    // how long disconnect() waits for a socket to close before destroying it; ioredis leaves this
+    // timer running (2 s by default) even when the socket was already gone, holding the process open
+    disconnectTimeout: timeout,
     // commands in flight when the connection drops fail now; resending a stale SET later could
     // overwrite a newer value
     maxRetriesPerRequest: 0,

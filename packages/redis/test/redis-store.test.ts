@@ -137,6 +137,7 @@ describe('failFastOptions()', () => {
   it('turns the offline queue off, bounds commands and keeps reconnecting', () => {
     const options = failFastOptions(200);
     expect(options).toMatchObject({ enableOfflineQueue: false, commandTimeout: 200, maxRetriesPerRequest: 0, lazyConnect: true });
+    expect(options).toMatchObject({ disconnectTimeout: 200, autoResendUnfulfilledCommands: false });
     expect(typeof options.retryStrategy).toBe('function');
   });
 
