@@ -160,6 +160,31 @@ describe.each(topologies)('RedisStore on a $name server', (topology) => {
     });
   });
 
+  describe('clients', () => {
+    it('honours a client keyPrefix when grouping keys by slot', async () => {
+      const prefixed = topology.name === 'Cluster' ? new Cluster(CLUSTER_SEEDS, { lazyConnect: true, keyPrefix: 'kp:' }) : new Redis(REDIS_URL, { lazyConnect: true, keyPrefix: 'kp:' });
+      try {
+        const store = open({ client: prefixed });
+        const batch = items(50);
+        await store.batchPut(batch);
+        expect((await store.batchGet(Item, batch.map((i) => ({ id: i.id })))).map((i) => i?.label)).toEqual(batch.map((i) => i.label));
+        expect(await raw.exists(`kp:${itemKey(batch[0]!.id)}`)).toBe(1);
+        await store.batchDelete(batch);
+        expect(await store.batchGet(Item, batch.map((i) => ({ id: i.id })))).toEqual(batch.map(() => undefined));
+      } finally {
+        await prefixed.quit();
+      }
+    });
+
+    it('round-trips non-ASCII text and lone surrogates exactly (values are UTF-8 strings under RESP3)', async () => {
+      const store = open();
+      const label = 'héllo ☃ 🎉 \ud83d end \u0000';
+      const stored = new Item(nextId(), label);
+      await store.put(stored);
+      expect((await store.get(Item, { id: stored.id }))?.label).toBe(label);
+    });
+  });
+
   describe('conditional writes (DESIGN.md invariant 2)', () => {
     it('fill() does not overwrite a newer value', async () => {
       const store = open();
