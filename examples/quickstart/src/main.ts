@@ -1,12 +1,15 @@
 /**
  * The seed's quickstart, in TypeScript: basics on a ProcessMemoryStore, alternate keys, batches,
- * lifetimes, polymorphic storage, then a write-through ChainedStore that prints which tier served
- * each read. Runs with nothing installed; STOCKPYLE_* variables add real tiers (see README).
+ * lifetimes, polymorphic storage, then a write-through ChainedStore over PostgreSQL (MikroORM) that
+ * prints which tiers each read asked. Runs on embedded defaults; STOCKPYLE_* variables name real
+ * services instead (see README).
  */
 import 'reflect-metadata';
 import { ChainedStore, ProcessMemoryStore, Stockpyle, type Store } from '@stockpyle/core';
 import { CountingStore } from '@stockpyle/core/testing';
-import { extraTiers } from './tiers';
+import { StockpyleSubscriber } from '@stockpyle/mikro-orm';
+import { Article, openDatabase } from './database';
+import { cacheTiers } from './tiers';
 
 @Stockpyle({ keys: ['key', ['zap', 'bar']] })
 class Foo {
@@ -57,34 +60,54 @@ async function basics(): Promise<void> {
   log('as Automobile   ->', await poly.get(Automobile, { license_plate: '1234 XYZ' }));
 }
 
+type Counted = Store & { calls(...methods: string[]): number; resetCounts(): void };
+
 async function chained(): Promise<void> {
+  const database = await openDatabase();
   const memory = CountingStore.wrap(new ProcessMemoryStore({ lifetime: () => 60 }));
-  const { tiers, close } = await extraTiers();
-  const counted = tiers.map((t) => CountingStore.wrap(t.store));
-  const all: { name: string; store: Store & { calls(...m: string[]): number; resetCounts(): void } }[] = [
+  const tiers: { name: string; store: Counted }[] = [
     { name: 'process memory', store: memory },
-    ...tiers.map((t, i) => ({ name: t.name, store: counted[i]! })),
+    ...cacheTiers().map((t) => ({ name: t.name, store: CountingStore.wrap(t.store) })),
+    { name: database.name, store: CountingStore.wrap(database.store) },
   ];
-  log(`== chained store: ${all.map((t) => t.name).join(' -> ')}`);
-  const chain = new ChainedStore(all.map((t) => t.store));
+  log(`== chained store: ${tiers.map((t) => t.name).join(' -> ')}`);
+  const chain = new ChainedStore(tiers.map((t) => t.store));
+  // Writes made through the application's own EntityManager reach the caches too.
+  database.orm.em.getEventManager().registerSubscriber(new StockpyleSubscriber({ store: chain }));
   const served = async (what: string, read: () => Promise<unknown>): Promise<void> => {
-    all.forEach((t) => t.store.resetCounts());
+    tiers.forEach((t) => t.store.resetCounts());
     const value = await read();
-    const touched = all.filter((t) => t.store.calls('get', 'batchGet', 'peek') > 0).map((t) => t.name);
-    log(`${what.padEnd(34)} -> ${JSON.stringify(value)} (asked: ${touched.join(', ')})`);
+    const asked = tiers.filter((t) => t.store.calls('get', 'batchGet', 'peek') > 0).map((t) => t.name);
+    log(`${what.padEnd(40)} -> ${JSON.stringify(value)} (asked: ${asked.join(', ')})`);
   };
   try {
-    const obj = new Foo('chained-1', 7, 'seven');
-    await chain.put(obj);
-    await served('get after put (write-through)', () => chain.get(Foo, { key: 'chained-1' }));
+    const article = new Article(1, 'hello-world', 'Hello, world');
+    await chain.put(article);
+    await served('get after put (write-through)', () => chain.get(Article, { id: 1 }));
     memory.clear();
-    await served('get after the memory tier forgot', () => chain.get(Foo, { zap: 7, bar: 'seven' }));
-    await served('get again (pulled through)', () => chain.get(Foo, { key: 'chained-1' }));
-    await chain.delete(obj);
-    await served('get after delete', () => chain.get(Foo, { key: 'chained-1' }));
+    await served('get after the memory tier forgot', () => chain.get(Article, { slug: 'hello-world' }));
+    await served('get again (pulled through)', () => chain.get(Article, { id: 1 }));
+
+    // The seed's SqlAlchemyStore example: change an object in your own EntityManager.
+    const em = database.orm.em.fork();
+    const mine = await em.findOneOrFail(Article, { id: 1 });
+    mine.title = 'Hello again';
+    await em.flush();
+    await served('get after an update through the ORM', () => chain.get(Article, { slug: 'hello-world' }));
+    const fromStore = await chain.get(Article, { id: 1 });
+    const merged = em.fork().merge(fromStore!);
+    log(`merged into another EntityManager       -> ${merged.title}`);
+
+    await chain.batchPut([new Article(2, 'second', 'Second'), new Article(3, 'third', 'Third')]);
+    memory.clear();
+    await served('batchGet of 4 (one query for misses)', async () =>
+      (await chain.batchGet(Article, [{ id: 1 }, { id: 2 }, { slug: 'third' }, { id: 404 }])).map((a) => a?.slug),
+    );
+    await chain.delete(article);
+    await served('get after delete', () => chain.get(Article, { id: 1 }));
   } finally {
     await chain.release();
-    await close();
+    await database.close();
   }
 }
 

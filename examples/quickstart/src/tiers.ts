@@ -22,8 +22,3 @@ export function cacheTiers(env: NodeJS.ProcessEnv = process.env): NamedTier[] {
   if (tiers.length === 0) tiers.push({ name: 'dictionary (Map)', store: new DictionaryStore(new Map()) });
   return tiers;
 }
-
-/** All tiers under process memory; the bottom (database) tier is added when the ORM is available. */
-export async function extraTiers(): Promise<{ tiers: NamedTier[]; close(): Promise<void> }> {
-  return { tiers: cacheTiers(), close: async () => undefined };
-}
