@@ -16,6 +16,10 @@ export interface ProcessMemoryStoreOptions extends CacheStoreOptions {
   sizeOf?: (obj: object) => number;
 }
 
+// What was written lately lives outside maxSize, so it stays small whatever max is; past it, the
+// forgotten writes block fills conservatively (a miss is always safe).
+const MAX_RECENT_WRITES = 16_384;
+
 // Tombstones and pointers: a small object and a string or two.
 const SMALL_RECORD_SIZE = 160;
 
@@ -75,7 +79,7 @@ export class ProcessMemoryStore extends InProcessStore {
             sizeCalculation: (record, key) => key.length + (record.kind === 'value' ? Math.max(1, sizeOf(record.obj)) : SMALL_RECORD_SIZE),
           },
     );
-    this.#recent = new RecentWrites(this.tombstoneMs, Math.max(4096, max));
+    this.#recent = new RecentWrites(this.tombstoneMs, Math.min(Math.max(4096, max), MAX_RECENT_WRITES));
   }
 
   /** Entries held now (each object takes one per key it is indexed under). */

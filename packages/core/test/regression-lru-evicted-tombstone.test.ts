@@ -110,4 +110,21 @@ describe('RecentWrites', () => {
     expect(recent.blocks('z', 500, 500)).toBe(true);
     expect(recent.blocks('z', 500, 1000)).toBe(false);
   });
+  it('a key written again counts from its newest write when the oldest are forgotten', () => {
+    const recent = new RecentWrites(1000, 2);
+    recent.value('a', 10);
+    recent.value('b', 20);
+    recent.value('a', 30);
+    recent.value('c', 40); // forgets 'b', the oldest current entry, not 'a'
+    expect(recent.blocks('z', 20, 50)).toBe(true);
+    expect(recent.blocks('z', 21, 50)).toBe(false);
+    expect(recent.blocks('a', 25, 50)).toBe(true);
+  });
+
+  it('keeps answering from the newest writes when a few keys are written again and again', () => {
+    const recent = new RecentWrites(1000, 4);
+    for (let t = 0; t < 100_000; t++) recent.value(t % 3 === 0 ? 'hot' : `k${t % 5}`, t);
+    expect(recent.blocks('hot', 99_999, 99_999)).toBe(true);
+    expect(recent.blocks('k0', 100_000, 100_000)).toBe(false);
+  });
 });
