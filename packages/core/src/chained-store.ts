@@ -240,7 +240,11 @@ export class ChainedStore extends BaseStore {
           oldest = Math.min(oldest, readAt[i]!);
         });
         if (objs.length === 0) return undefined;
-        return this.#guard(tier, 'fill', [], () => tier.cache!.fill(objs, oldest));
+        let sent = false;
+        const fill = (): Promise<void> => ((sent = true), tier.cache!.fill(objs, oldest));
+        return this.#guard(tier, 'fill', [], fill).then((ok) => {
+          if (!ok && sent) this.#compensate(tier, objs);
+        });
       }),
     );
   }
@@ -347,6 +351,17 @@ export class ChainedStore extends BaseStore {
     const objs = [...tier.pending];
     await withDeadline(tier.cache!.batchDelete(objs), this.#timeout, `${tier.store.name}.batchDelete`);
     for (const o of objs) tier.pending.delete(o);
+  }
+
+  /**
+   * A fill that failed once sent may still be applied: a frozen server runs what it had buffered
+   * when it resumes, maybe after the tombstones that should have stopped it expired. So its objects
+   * are invalidated at once, past the breaker (nobody waits for it; on a frozen server the two
+   * requests are buffered together), and again before the tier is trusted.
+   */
+  #compensate(tier: Tier, objs: readonly object[]): void {
+    this.#remember(tier, objs);
+    withDeadline(tier.cache!.batchDelete(objs), this.#timeout, `${tier.store.name}.batchDelete`).catch(() => undefined);
   }
 
   #remember(tier: Tier, objs: readonly object[]): void {
