@@ -1,7 +1,7 @@
 import { BaseCacheStore, matchesQuery, type RawWrite } from './base-cache-store';
-import type { DecodeFailure } from './codec';
+import { decodeRecord, encodeRecord, type DecodeFailure } from './codec';
 import { isExpired, NEVER } from './lifetime';
-import { getMetadata } from './metadata';
+import { getMetadata, metadataOf } from './metadata';
 import type { CacheRecord } from './record';
 import type { WriteTicket } from './store';
 import type { Class, KeyQuery } from './types';
@@ -18,8 +18,16 @@ export abstract class InProcessStore extends BaseCacheStore<CacheRecord> {
   protected abstract writeRecord(key: string, record: CacheRecord): void;
   protected abstract removeRecord(key: string): void;
 
+  /**
+   * Plain objects are kept as given (a hit returns the very instance put). Instances of classes an
+   * integration serializes (ORM entities) are kept as a detached copy: the entity the caller goes
+   * on changing, or the one a database read hands back, must not change what the next reader gets.
+   */
   protected override encode(record: CacheRecord): CacheRecord {
-    return record;
+    if (record.kind !== 'value' || metadataOf(record.obj).serializer === undefined) return record;
+    const copy = decodeRecord(encodeRecord(record));
+    if (copy.kind !== 'value') throw new Error(`cannot keep a copy of ${metadataOf(record.obj).name}: ${JSON.stringify(copy)}`);
+    return copy;
   }
 
   protected override decode(raw: CacheRecord): CacheRecord | DecodeFailure {

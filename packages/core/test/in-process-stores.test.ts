@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { AsyncLocalStore, ConfigurationError, ProcessMemoryStore, Stockpyle, estimateSize } from '@stockpyle/core';
+import { AsyncLocalStore, ConfigurationError, ProcessMemoryStore, Stockpyle, estimateSize, registerMetadataResolver } from '@stockpyle/core';
 
 @Stockpyle({ keys: ['id', ['zap', 'bar']], name: 'inproc.Foo' })
 class Foo {
@@ -116,6 +116,39 @@ describe('AsyncLocalStore', () => {
       expect(two.active).toBe(true);
       expect(await two.get(Foo, { id: 1 })).toBeUndefined();
       expect(await one.get(Foo, { id: 1 })).toBeDefined();
+    });
+  });
+});
+
+describe('in-process stores and serialized classes (ORM entities)', () => {
+  class Row {
+    constructor(public id: number, public title: string) {}
+  }
+  Stockpyle({ keys: ['id'], name: 'inproc.Row' })(Row);
+  registerMetadataResolver((cls) =>
+    cls === Row
+      ? {
+          serializer: {
+            toPlain: (obj) => ({ ...(obj as Row) }),
+            fromPlain: (c, data) => Object.assign(Object.create(c.prototype as object) as object, data),
+          },
+        }
+      : undefined,
+  );
+
+  it.each([
+    ['ProcessMemoryStore', () => new ProcessMemoryStore()],
+    ['AsyncLocalStore', () => new AsyncLocalStore()],
+  ])('%s keeps a detached copy: changing the object put does not change what readers get', async (_name, make) => {
+    const store = make();
+    await AsyncLocalStore.run(async () => {
+      const row = new Row(1, 'first');
+      await store.put(row);
+      row.title = 'changed, not saved';
+      const got = await store.get(Row, { id: 1 });
+      expect(got).toBeInstanceOf(Row);
+      expect(got).not.toBe(row);
+      expect(got!.title).toBe('first');
     });
   });
 });
