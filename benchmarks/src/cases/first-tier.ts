@@ -1,0 +1,112 @@
+import { BentoCache, bentostore } from 'bentocache';
+import { memoryDriver } from 'bentocache/drivers/memory';
+import { createCache } from 'cache-manager';
+import { LRUCache } from 'lru-cache';
+import { ChainedStore, ProcessMemoryStore } from '@stockpyle/core';
+import type { BenchCase } from '../case';
+import { KEY_COUNT, Item, makeItem, shuffledIds } from '../fixtures';
+import { atLeast, atMost, med, measureRows, now } from '../harness';
+import { MapDatabase } from '../map-database';
+
+let sink: unknown;
+
+/** Case 1: a hit in the first tier against a raw LRU and the peers' in-memory hits. */
+export const firstTierHit: BenchCase = {
+  id: 1,
+  title: 'Hit in the first tier (ProcessMemoryStore)',
+  needs: [],
+  async run(ctx) {
+    const ids = shuffledIds(KEY_COUNT);
+    const items = ids.map(makeItem);
+    const fastOps = ctx.quick ? 200_000 : 1_000_000;
+    const peerOps = ctx.quick ? 50_000 : 200_000;
+
+    const lru = new LRUCache<number, Item>({ max: KEY_COUNT * 2 });
+    for (const item of items) lru.set(item.id, item);
+
+    const memory = new ProcessMemoryStore({ max: KEY_COUNT * 2 });
+    const database = new MapDatabase(items);
+    const chain = new ChainedStore([memory, database]);
+    await chain.batchPut(items);
+
+    const cacheManager = createCache();
+    for (const item of items) await cacheManager.set(`item:${item.id}`, item);
+
+    // serialize: false keeps live objects, as ProcessMemoryStore does; bentocache's default
+    // (serialize: true) would parse JSON on every hit and be slower still.
+    const bento = new BentoCache({
+      default: 'memory',
+      stores: { memory: bentostore().useL1Layer(memoryDriver({ maxItems: KEY_COUNT * 2, serialize: false })) },
+    });
+    for (const item of items) await bento.set({ key: `item:${item.id}`, value: item });
+
+    const n = ids.length;
+    const rows = await measureRows(
+      [
+        {
+          id: 'lru',
+          label: 'lru-cache `get(id)`, synchronous',
+          unit: 'ns/op',
+          run() {
+            const start = now();
+            for (let i = 0; i < fastOps; i++) sink = lru.get(ids[i % n]!);
+            return (now() - start) / fastOps;
+          },
+        },
+        {
+          id: 'peek',
+          label: 'stockpyle `ProcessMemoryStore.peek(Item, { id })`, synchronous',
+          unit: 'ns/op',
+          run() {
+            const start = now();
+            for (let i = 0; i < fastOps; i++) sink = memory.peek(Item, { id: ids[i % n]! });
+            return (now() - start) / fastOps;
+          },
+        },
+        {
+          id: 'chain',
+          label: 'stockpyle `await chain.get(Item, { id })`, [memory, db]',
+          unit: 'ns/op',
+          async run() {
+            const start = now();
+            for (let i = 0; i < fastOps; i++) sink = await chain.get(Item, { id: ids[i % n]! });
+            return (now() - start) / fastOps;
+          },
+        },
+        {
+          id: 'cache-manager',
+          label: 'cache-manager 7 + keyv memory `await get(key)`',
+          unit: 'ns/op',
+          async run() {
+            const start = now();
+            for (let i = 0; i < peerOps; i++) sink = await cacheManager.get(`item:${ids[i % n]!}`);
+            return (now() - start) / peerOps;
+          },
+        },
+        {
+          id: 'bentocache',
+          label: 'bentocache 1.6 L1 (memory, serialize: false) `await get({ key })`',
+          unit: 'ns/op',
+          async run() {
+            const start = now();
+            for (let i = 0; i < peerOps; i++) sink = await bento.get({ key: `item:${ids[i % n]!}` });
+            return (now() - start) / peerOps;
+          },
+        },
+      ],
+      ctx.runs,
+    );
+    if (!(sink === undefined || typeof sink === 'object')) throw new Error('unreachable');
+    await Promise.all([chain.release(), cacheManager.disconnect(), bento.disconnectAll()]);
+    const chainNs = med(rows, 'chain');
+    return {
+      rows,
+      checks: [
+        atMost('chain.get hit / lru-cache get', chainNs / med(rows, 'lru'), 6),
+        atLeast('cache-manager hit / chain.get hit', med(rows, 'cache-manager') / chainNs, 10),
+        atLeast('bentocache L1 hit / chain.get hit', med(rows, 'bentocache') / chainNs, 15),
+      ],
+      notes: [`${KEY_COUNT.toLocaleString('en')} keys, shuffled; every call awaited except the synchronous rows`],
+    };
+  },
+};

@@ -1,0 +1,31 @@
+import { startMemcached, startPostgres, startRedis, type ServiceHandle } from '../../test-support/services';
+import type { ServiceName } from './case';
+
+/** The servers one benchmark run started, and how to stop them all. */
+export interface RunningServices {
+  readonly urls: Partial<Record<ServiceName, string>>;
+  stop(): Promise<void>;
+}
+
+const starters: Record<ServiceName, () => Promise<ServiceHandle>> = {
+  memcached: () => startMemcached(),
+  redis: () => startRedis(),
+  postgres: () => startPostgres({ database: 'stockpyle_bench' }),
+};
+
+/** Starts each named service on a free 127.0.0.1 port; on any failure stops those already up. */
+export async function startServices(names: readonly ServiceName[]): Promise<RunningServices> {
+  const settled = await Promise.allSettled(names.map((name) => starters[name]()));
+  const handles = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const stop = async (): Promise<void> => {
+    await Promise.allSettled(handles.map((h) => h.stop()));
+  };
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed !== undefined) {
+    await stop();
+    throw failed.reason;
+  }
+  const urls: Partial<Record<ServiceName, string>> = {};
+  names.forEach((name, i) => (urls[name] = (settled[i] as PromiseFulfilledResult<ServiceHandle>).value.url));
+  return { urls, stop };
+}
