@@ -122,8 +122,7 @@ function decodeValue(value: unknown, depth: number): unknown {
     case 'obj': {
       const cls = typeof tagged.c === 'string' ? classByName(tagged.c) : undefined;
       // A nested instance of a class this process does not know stays plain data.
-      const fields = decodeFields(asRecord(v), depth);
-      return cls === undefined ? fields : instantiate(cls, fields);
+      return cls === undefined ? decodeFields(asRecord(v), depth) : instantiate(cls, asRecord(v), depth);
     }
     default:
       throw new CodecError(`unknown tag ${String(tag)}`);
@@ -136,8 +135,7 @@ function asRecord(v: unknown): Record<string, unknown> {
 }
 
 // JSON.parse makes `__proto__` an own property; copying it with assignment would set a prototype.
-function decodeFields(obj: Record<string, unknown>, depth: number): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+function decodeFields(obj: Record<string, unknown>, depth: number, out: Record<string, unknown> = {}): Record<string, unknown> {
   for (const key of Object.keys(obj)) {
     if (FORBIDDEN.has(key)) continue;
     out[key] = decodeValue(obj[key], depth + 1);
@@ -145,11 +143,14 @@ function decodeFields(obj: Record<string, unknown>, depth: number): Record<strin
   return out;
 }
 
-/** Builds an instance of `cls` from decoded fields without running its constructor. */
-function instantiate(cls: Class, fields: Record<string, unknown>): object {
+/**
+ * Builds an instance of `cls` from encoded fields without running its constructor: decoded straight
+ * into the instance (assigned as `Object.assign` would), or handed to the class's serializer.
+ */
+function instantiate(cls: Class, data: Record<string, unknown>, depth: number): object {
   const serializer = getMetadata(cls).serializer;
-  if (serializer !== undefined) return serializer.fromPlain(cls, fields);
-  return Object.assign(Object.create(cls.prototype as object) as object, fields);
+  if (serializer !== undefined) return serializer.fromPlain(cls, decodeFields(data, depth));
+  return decodeFields(data, depth, Object.create(cls.prototype as object) as Record<string, unknown>);
 }
 
 /**
@@ -192,7 +193,7 @@ export function decodeRecord(payload: string | Buffer | Uint8Array, maxBytes = D
     if (env.k !== 'v' || typeof env.c !== 'string') return { kind: 'corrupt', reason: 'bad envelope kind' };
     const cls = classByName(env.c);
     if (cls === undefined) return { kind: 'unknown-class', name: env.c };
-    const obj = instantiate(cls, decodeFields(asRecord(env.d), 0));
+    const obj = instantiate(cls, asRecord(env.d), 0);
     return { kind: 'value', obj, expiresAt };
   } catch (error) {
     // JSON.parse quotes the payload in its message: stored bytes must not reach events or logs.
