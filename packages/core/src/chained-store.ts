@@ -139,7 +139,11 @@ export class ChainedStore extends BaseStore {
     }
   }
 
-  /** Removes from the stores that are not caches first, then leaves tombstones in every cache. */
+  /**
+   * Removes from the stores that are not caches first, then leaves tombstones in every cache, also
+   * when a store below failed: a database may fail after deleting (a lost reply), and caches that
+   * still held the object, or a fill racing the delete, would then serve it on.
+   */
   override async batchDelete(objs: readonly object[]): Promise<void> {
     if (objs.length === 0) return;
     objs.forEach((o) => metadataOf(o));
@@ -149,12 +153,12 @@ export class ChainedStore extends BaseStore {
         const tier = this.#tiers[i]!;
         if (tier.cache === undefined) await ownWrites.run({ chain: this, objs: new Set(objs) }, () => tier.store.batchDelete(objs));
       }
+    } finally {
       await Promise.all(
         this.#tiers
           .filter((t) => t.cache !== undefined)
           .map((tier) => this.#guard(tier, 'delete', objs, () => tier.cache!.batchDelete(objs))),
       );
-    } finally {
       this.#writing--;
     }
   }
