@@ -13,7 +13,7 @@ export const coalescing: BenchCase = {
   needs: ['memcached', 'postgres'],
   async run(ctx) {
     const stack = await databaseStack(ctx);
-    const groups = blocks(shuffledIds(KEY_COUNT, 777), BURST).slice(0, ctx.quick ? 5 : 20);
+    const groups = blocks(shuffledIds(KEY_COUNT, 777), BURST).slice(0, ctx.quick ? 5 : 10);
     const n = groups.length;
     const burst = (chain: ReturnType<typeof stack.chain>, ids: readonly number[]) => Promise.all(ids.map((id) => chain.get(Row, { id })));
 
