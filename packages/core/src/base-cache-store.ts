@@ -3,7 +3,7 @@ import { BaseStore, type BaseStoreOptions } from './base-store';
 import { decodeRecord, encodeRecord, isDecodeFailure, type DecodeFailure } from './codec';
 import { ConfigurationError } from './errors';
 import { KeyBuilder } from './keys';
-import { checkLifetimeOption, expiryOf, isExpired } from './lifetime';
+import { NEVER, checkLifetimeOption, expiryOf, isExpired } from './lifetime';
 import { getMetadata, metadataOf, type ClassMetadata, type KeyShape } from './metadata';
 import type { CacheRecord, PointerRecord, TombRecord } from './record';
 import type { CacheTier, WriteTicket } from './store';
@@ -146,16 +146,21 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
 
   /**
    * Replaces this write's own tombstones with the values, then writes the pointers. Where another
-   * write got in first, leaves a fresh tombstone: a miss is always safe, an older value never is.
+   * write got in first, or the value would expire before a tombstone, leaves a fresh tombstone: a
+   * miss is always safe, an older value never is.
    */
   async commit(objs: readonly object[], ticket: WriteTicket): Promise<void> {
     const now = Date.now();
     const entries = objs.map((obj) => this.#entry(metadataOf(obj), obj, now)).filter((e) => e !== undefined);
     if (entries.length === 0) return;
     const expected = this.encode({ kind: 'tomb', token: ticket.token, expiresAt: ticket.expiresAt });
-    const swapped = await this.swapRaw(entries.map((e) => e.value), expected, ticket);
-    const lost = entries.filter((_e, i) => !swapped[i]).map((e) => e.value.key);
-    const pointers = entries.filter((_e, i) => swapped[i]).flatMap((e) => e.pointers);
+    // A value that expires within a tombstone's lifetime would leave the key empty while fills of
+    // reads made before this write may still arrive: such an object gets a fresh tombstone instead.
+    const lasting = entries.filter((e) => e.value.expiresAt === NEVER || e.value.expiresAt >= now + this.tombstoneMs);
+    const brief = entries.filter((e) => !lasting.includes(e)).map((e) => e.value.key);
+    const swapped = lasting.length > 0 ? await this.swapRaw(lasting.map((e) => e.value), expected, ticket) : [];
+    const lost = [...brief, ...lasting.filter((_e, i) => !swapped[i]).map((e) => e.value.key)];
+    const pointers = lasting.filter((_e, i) => swapped[i]).flatMap((e) => e.pointers);
     await Promise.all([
       lost.length > 0 ? this.writeRaw(this.#tombs(lost, this.#ticket(Date.now())), 'set') : undefined,
       pointers.length > 0 ? this.writeRaw(pointers, 'set') : undefined,
