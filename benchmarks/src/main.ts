@@ -2,7 +2,7 @@
 // PostgreSQL on loopback, runs the cases, prints one table of medians with the ratios below it,
 // and (full runs of every case) writes RESULTS.md. See README.md.
 import 'reflect-metadata';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchCase, BenchContext, ServiceName } from './case';
 import { coalescing } from './cases/coalescing';
@@ -85,11 +85,24 @@ async function main(): Promise<number> {
   const report = renderReport(reports, machine, mode, new Date());
   process.stdout.write(`\n${report}\n`);
   if (!args.quick && args.only === undefined && args.runs === undefined) {
-    const file = join(__dirname, '..', 'RESULTS.md');
-    writeFileSync(file, `# Benchmark results\n\nThe latest full \`npm run bench\`; see README.md for what each case measures.\n\n${report}\n`);
-    log(`wrote ${file}`);
+    const dir = join(__dirname, '..');
+    writeFileSync(join(dir, 'RESULTS.md'), `# Benchmark results\n\nThe latest full \`npm run bench\`; see README.md for what each case measures.\n\n${report}\n`);
+    updateReadme(join(dir, 'README.md'), report);
+    log(`wrote RESULTS.md and the results in README.md`);
   }
   return reports.some((r) => r.error !== undefined) ? 1 : 0;
+}
+
+const START = '<!-- results:start -->';
+const END = '<!-- results:end -->';
+
+/** Replaces what README.md holds between its results markers with the latest full report. */
+function updateReadme(file: string, report: string): void {
+  const text = readFileSync(file, 'utf8');
+  const start = text.indexOf(START);
+  const end = text.indexOf(END);
+  if (start < 0 || end < start) return log(`${file} has no results markers; left as it is`);
+  writeFileSync(file, `${text.slice(0, start + START.length)}\n${report}\n${text.slice(end)}`);
 }
 
 main().then(
