@@ -11,7 +11,8 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 /**
  * What the proxy does with traffic:
- * - `pass`: forwards both ways.
+ * - `pass`: forwards both ways. A side that closes (FIN) is closed on the other side once what it
+ *   sent before has been delivered, as TCP would; a reset (RST) is passed on at once.
  * - `latency`: forwards both ways, each chunk `ms` later than it arrived (order is kept).
  * - `drop`: accepts connections and reads their bytes but forwards nothing, either way, like a
  *   network that lost every packet. A connection that lost bytes is broken (its stream has a
@@ -40,6 +41,8 @@ class Link {
   broken = false;
   readonly #queues: Record<Direction, { at: number; data: Buffer }[]> = { 'to-server': [], 'to-client': [] };
   readonly #timers: Record<Direction, NodeJS.Timeout | undefined> = { 'to-server': undefined, 'to-client': undefined };
+  /** The sending side closed its half (FIN): pass it on once what it sent before is delivered. */
+  readonly #ending: Record<Direction, boolean> = { 'to-server': false, 'to-client': false };
   #upstreamReady = false;
   #closed = false;
 
@@ -48,13 +51,14 @@ class Link {
     this.client = client;
     client.setNoDelay(true);
     client.on('data', (data) => this.#receive('to-server', data));
-    client.on('close', () => this.close(false));
+    client.on('end', () => this.#end('to-server'));
     client.on('error', () => this.close(true));
+    client.on('close', () => this.#maybeDone());
     if (target === undefined) {
       this.broken = true;
       return;
     }
-    const upstream = connect({ host: target.host, port: target.port });
+    const upstream = connect({ host: target.host, port: target.port, allowHalfOpen: true });
     this.upstream = upstream;
     upstream.setNoDelay(true);
     upstream.once('connect', () => {
@@ -62,15 +66,11 @@ class Link {
       this.#pump('to-server');
     });
     upstream.on('data', (data) => this.#receive('to-client', data));
-    // Whatever the server does (end, error, reset), the client gets the same — except in `drop`
-    // mode, where the client can no more hear of it than of anything else.
-    upstream.on('close', () => this.#upstreamGone(false));
-    upstream.on('error', () => this.#upstreamGone(true));
-  }
-
-  #upstreamGone(reset: boolean): void {
-    if (this.#proxy.mode.kind === 'drop') this.broken = true;
-    else this.close(reset);
+    // Whatever the server does (end, reset), the client gets the same — except in `drop` mode,
+    // where the client can no more hear of it than of anything else.
+    upstream.on('end', () => (this.#proxy.mode.kind === 'drop' ? (this.broken = true) : this.#end('to-client')));
+    upstream.on('error', () => (this.#proxy.mode.kind === 'drop' ? (this.broken = true) : this.close(true)));
+    upstream.on('close', () => this.#maybeDone());
   }
 
   #receive(direction: Direction, data: Buffer): void {
@@ -85,10 +85,18 @@ class Link {
     this.#pump(direction);
   }
 
-  /** Writes what is due in `direction`, in arrival order, and waits for the rest. */
+  #end(direction: Direction): void {
+    this.#ending[direction] = true;
+    this.#pump(direction);
+  }
+
+  /** Writes what is due in `direction`, in arrival order, and waits for the rest; then passes on a FIN. */
   #pump(direction: Direction): void {
     if (this.#closed || this.#timers[direction] !== undefined) return;
-    if (direction === 'to-server' && !this.#upstreamReady) return;
+    if (direction === 'to-server' && !this.#upstreamReady) {
+      if (this.#ending[direction] && this.upstream === undefined) this.close(false);
+      return;
+    }
     const queue = this.#queues[direction];
     const out = direction === 'to-server' ? this.upstream! : this.client;
     const now = Date.now();
@@ -102,10 +110,16 @@ class Link {
         this.#timers[direction] = undefined;
         this.#pump(direction);
       }, queue[0]!.at - now);
+    } else if (this.#ending[direction] && !out.writableEnded) {
+      out.end();
     }
   }
 
-  /** Closes both sides: with an RST when `reset`, else with a FIN once written data is flushed. */
+  #maybeDone(): void {
+    if (this.client.destroyed && (this.upstream === undefined || this.upstream.destroyed)) this.close(false);
+  }
+
+  /** Closes both sides at once: with an RST when `reset` (queued bytes are lost), else with a FIN. */
   close(reset: boolean): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -113,8 +127,7 @@ class Link {
     for (const socket of [this.client, this.upstream]) {
       if (socket === undefined || socket.destroyed) continue;
       if (reset && socket.readyState !== 'opening') socket.resetAndDestroy();
-      else if (reset) socket.destroy();
-      else socket.end();
+      else socket.destroy();
     }
     this.#proxy.forget(this);
   }
@@ -143,7 +156,7 @@ export class TcpProxy {
     const host = target.host ?? HOST;
     if (!LOOPBACK.has(host)) throw new Error(`TcpProxy forwards to loopback only, not ${host}`);
     if (!Number.isInteger(target.port) || target.port < 1 || target.port > 65535) throw new Error(`TcpProxy: bad target port ${target.port}`);
-    const server = createServer();
+    const server = createServer({ allowHalfOpen: true });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, HOST, () => {

@@ -91,6 +91,17 @@ describe('TcpProxy', () => {
     await until(() => c.read() === 'abcd');
   });
 
+  it('a client that closes (FIN) after writing still has its bytes delivered, late, and then the close', async () => {
+    proxy.setMode({ kind: 'latency', ms: 100 });
+    const c = open();
+    await new Promise((resolve) => c.socket.once('connect', resolve));
+    c.socket.end('sent before the close');
+    await sleep(30);
+    expect(echo.received()).toBe('');
+    await until(() => echo.received() === 'sent before the close');
+    expect(await c.ended).toBe('close');
+  });
+
   it('drop accepts and reads but forwards nothing; leaving it resets the damaged connection, new ones work', async () => {
     const before = open();
     before.socket.write('x');
