@@ -1,0 +1,129 @@
+import 'reflect-metadata';
+import { ChainedStore } from '@stockpyle/core';
+import { RedisStore } from '@stockpyle/redis';
+import { startRedis, type ServiceHandle } from '../../../test-support/services';
+import { TcpProxy } from '../../../test-support/tcp-proxy';
+import {
+  Doc,
+  VersionedDatabase,
+  describeResult,
+  holdNextRead,
+  runFaultScenario,
+  slugOf,
+  type FaultScenario,
+  type ScenarioResult,
+} from '../../../test-support/fault-load';
+
+// A private redis-server (never the shared one) is killed, frozen and restarted, or reached through
+// a loopback proxy that delays, drops, resets or half-opens connections, under a bounded load of
+// mixed operations. STOCKPYLE_FAULT_OPS sets the load per scenario (default 2,000).
+
+const OPS = Number(process.env.STOCKPYLE_FAULT_OPS ?? 2000);
+/** The store's own deadline per round trip, and the chain's per tier call (a backstop). */
+const STORE_TIMEOUT = 100;
+const TIER_TIMEOUT = 150;
+const RESET_AFTER = 300;
+/** Slack for a loaded 2-core machine; the bound itself is the tier deadline. */
+const MARGIN = 50;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe(`RedisStore under faults (${OPS} mixed ops per fault, 32 in flight)`, () => {
+  let server: ServiceHandle;
+  let proxy: TcpProxy;
+  const results: ScenarioResult[] = [];
+
+  beforeAll(async () => {
+    server = await startRedis();
+    proxy = await TcpProxy.start({ port: server.port });
+  });
+
+  afterAll(async () => {
+    await proxy?.close();
+    await server?.stop();
+    if (results.length > 0) console.log(results.map((r) => describeResult('redis', r)).join('\n'));
+  });
+
+  const direct: FaultScenario[] = [
+    { name: 'SIGKILL, restarted empty 1.5 s later', faultMs: 1500, inject: () => server.kill('SIGKILL'), heal: () => server.restart() },
+    { name: 'SIGSTOP for 2.5 s (longer than a tombstone lives), then SIGCONT', faultMs: 2500, inject: () => server.pause(), heal: () => server.resume() },
+    { name: 'restarted empty under load', faultMs: 0, inject: () => server.restart(), heal: () => undefined },
+  ];
+  const viaProxy: FaultScenario[] = [
+    { name: 'proxy adds 250 ms latency each way for 1.5 s', faultMs: 1500, inject: () => proxy.setMode({ kind: 'latency', ms: 250 }), heal: () => proxy.setMode({ kind: 'pass' }) },
+    { name: 'proxy drops everything for 1.5 s', faultMs: 1500, inject: () => proxy.setMode({ kind: 'drop' }), heal: () => proxy.setMode({ kind: 'pass' }) },
+    { name: 'proxy resets every connection for 1.5 s', faultMs: 1500, inject: () => proxy.setMode({ kind: 'reset' }), heal: () => proxy.setMode({ kind: 'pass' }) },
+    {
+      name: 'proxy half-open for 1.5 s (requests reach Redis, replies are lost)',
+      faultMs: 1500,
+      inject: () => proxy.setMode({ kind: 'half-open', forward: 'to-server' }),
+      heal: () => proxy.setMode({ kind: 'pass' }),
+    },
+  ];
+
+  let run = 0;
+  const scenario = async (address: () => string, fault: FaultScenario): Promise<void> => {
+    const prefix = `faults${++run}-${Date.now().toString(36)}`;
+    const open = (): RedisStore => new RedisStore({ url: address(), timeout: STORE_TIMEOUT, tombstoneLifetime: 1, prefix, name: 'redis' });
+    const result = await runFaultScenario({ tier: open(), otherTier: open, tierTimeout: TIER_TIMEOUT, resetAfter: RESET_AFTER, load: { ops: OPS } }, fault);
+    results.push(result);
+    expect(result.errors).toEqual([]);
+    expect(result.violations).toEqual([]);
+    expect(result.staleInTier).toBe(0);
+    expect(result.staleElsewhere).toBe(0);
+    expect(result.tierErrors).toBeGreaterThan(0);
+    expect(result.fault.p99).toBeLessThanOrEqual(result.baseline.p99 + TIER_TIMEOUT + MARGIN);
+    expect(result.recovery.p99).toBeLessThanOrEqual(result.baseline.p99 + TIER_TIMEOUT + MARGIN);
+  };
+
+  it.each(direct.map((f) => [f.name, f] as const))('%s: no caller errors, bounded latency, recovery, nothing stale', async (_name, fault) => {
+    await scenario(() => server.url, fault);
+  }, 60_000);
+
+  it.each(viaProxy.map((f) => [f.name, f] as const))('%s: no caller errors, bounded latency, recovery, nothing stale', async (_name, fault) => {
+    await scenario(() => `redis://${proxy.address}`, fault);
+  }, 60_000);
+});
+
+describe('a fill sent to a frozen Redis, applied after SIGCONT', () => {
+  let server: ServiceHandle;
+
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('never brings back an object deleted before the freeze, once the deletion\'s tombstone has expired', async () => {
+    const prefix = `latefill-${Date.now().toString(36)}`;
+    const open = (): RedisStore => new RedisStore({ url: server.url, timeout: STORE_TIMEOUT, tombstoneLifetime: 1, prefix, name: 'redis' });
+    const tier = open();
+    const other = open(); // another process on the same Redis
+    const db = new VersionedDatabase();
+    const chain = new ChainedStore([tier, db], { tierTimeout: TIER_TIMEOUT, breaker: { failureThreshold: 3, resetAfter: RESET_AFTER } });
+    chain.on('error', () => undefined);
+    try {
+      const doc = new Doc(1, slugOf(1));
+      await db.put(doc); // in the database only: Redis misses it
+      const release = holdNextRead(db);
+      const reading = chain.get(Doc, { id: 1 }); // misses Redis, reads the database, waits
+      await sleep(50);
+      await chain.delete(doc); // the tombstone reaches Redis
+      server.pause();
+      release(); // the reader's fill is sent to the frozen server and times out
+      expect((await reading)?.version).toBe(doc.version); // it began before the delete: fine
+      await sleep(2000); // longer than the tombstone lives in Redis (1 s)
+      server.resume();
+      await sleep(300);
+      const seenElsewhere = await other.get(Doc, { id: 1 });
+      const seenHere = await chain.get(Doc, { id: 1 });
+      console.log(`Redis late fill: another process saw ${seenElsewhere ? `version ${seenElsewhere.version}` : 'nothing'}, the chain saw ${seenHere ? `version ${seenHere.version}` : 'nothing'}`);
+      expect(seenHere).toBeUndefined();
+      expect(seenElsewhere).toBeUndefined();
+    } finally {
+      await Promise.all([chain.release(), other.release()]);
+    }
+  }, 20_000);
+});
