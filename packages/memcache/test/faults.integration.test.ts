@@ -85,7 +85,7 @@ describe(`MemcacheStore under faults (${OPS} mixed ops per fault, 32 in flight)`
   }, 60_000);
 });
 
-describe('a fill sent to a frozen memcached, applied after SIGCONT', () => {
+describe('ChainedStore over a private memcached, in directed faults', () => {
   let server: ServiceHandle;
 
   beforeAll(async () => {
@@ -96,7 +96,35 @@ describe('a fill sent to a frozen memcached, applied after SIGCONT', () => {
     await server?.stop();
   });
 
-  it('never brings back an object deleted before the freeze, once the deletion\'s tombstone has expired', async () => {
+  it('the database\'s own errors reach the caller unchanged, whether memcached is up, frozen or killed', async () => {
+    const db = new VersionedDatabase();
+    const chain = new ChainedStore([new MemcacheStore({ servers: [server.url], timeout: STORE_TIMEOUT, name: 'memcached' }), db], { tierTimeout: TIER_TIMEOUT });
+    chain.on('error', () => undefined);
+    const failure = new Error('the database is down');
+    const doc = new Doc(7, slugOf(7));
+    const expectDatabaseError = async (): Promise<void> => {
+      await expect(chain.get(Doc, { id: 7 })).rejects.toBe(failure);
+      await expect(chain.put(doc)).rejects.toBe(failure);
+      await expect(chain.delete(doc)).rejects.toBe(failure);
+    };
+    try {
+      db.fail = failure;
+      await expectDatabaseError();
+      server.pause();
+      try {
+        await expectDatabaseError();
+      } finally {
+        server.resume();
+      }
+      server.kill('SIGKILL');
+      await expectDatabaseError();
+      await server.restart();
+    } finally {
+      await chain.release();
+    }
+  }, 20_000);
+
+  it('a fill sent to the frozen server and applied after SIGCONT never brings back an object deleted before the freeze', async () => {
     const prefix = `latefill-${Date.now().toString(36)}`;
     const open = (): MemcacheStore => new MemcacheStore({ servers: [server.url], timeout: STORE_TIMEOUT, tombstoneLifetime: 1, prefix, name: 'memcached' });
     const tier = open();
