@@ -1,0 +1,165 @@
+import { BaseCacheStore, TierUnavailableError, TimeoutError, type CacheStoreOptions, type RawWrite } from '@stockpyle/core';
+import type { Crashable, FakeClock, Gates } from './gates';
+
+interface Entry {
+  readonly raw: string;
+  /** Epoch ms by the fake clock, 0 for none. */
+  readonly expiresAt: number;
+  /** memcached's CAS unique: changes on every write. */
+  readonly cas: number;
+}
+
+/** What a client knows of the server when it sends a request. */
+export interface Sent {
+  readonly epoch: number;
+  readonly crashed: boolean;
+}
+
+/**
+ * The server side of a memcached or Redis shared by every process of a schedule: a map with the
+ * semantics the stores rely on (add only where absent, expiry by the fake clock, compare-and-swap).
+ * It can crash (losing everything, as memcached and a Redis without persistence do: requests in
+ * flight or sent meanwhile fail) or be cut off (a partition, a stopped process: data kept, requests
+ * time out for the client yet are applied when it comes back, in the order they were sent).
+ */
+export class FakeCacheServer implements Crashable {
+  readonly #entries = new Map<string, Entry>();
+  #cas = 0;
+  #state: 'up' | 'crashed' | 'cut-off' = 'up';
+  #epoch = 0;
+  #deferred: (() => void)[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly clock: FakeClock,
+  ) {}
+
+  get up(): boolean {
+    return this.#state === 'up';
+  }
+
+  /** Called as a request is sent. */
+  send(): Sent {
+    return { epoch: this.#epoch, crashed: this.#state === 'crashed' };
+  }
+
+  /** Applies a request as it arrives, or fails it as the client would see it. */
+  deliver<T>(sent: Sent, effect: () => T): T {
+    if (sent.crashed || sent.epoch !== this.#epoch || this.#state === 'crashed') {
+      throw new TierUnavailableError(`${this.name}: connection reset`);
+    }
+    if (this.#state === 'cut-off') {
+      this.#deferred.push(effect);
+      throw new TimeoutError(`${this.name} did not answer (it will apply the request when it is back)`);
+    }
+    return effect();
+  }
+
+  /** The live entry under `key`; an expired one is dropped, as the server would. */
+  get(key: string): Entry | undefined {
+    const entry = this.#entries.get(key);
+    if (entry !== undefined && entry.expiresAt !== 0 && entry.expiresAt <= this.clock.now) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  set(key: string, raw: string, expiresAt: number): void {
+    if (expiresAt !== 0 && expiresAt <= this.clock.now) this.#entries.delete(key);
+    else this.#entries.set(key, { raw, expiresAt, cas: ++this.#cas });
+  }
+
+  add(key: string, raw: string, expiresAt: number): boolean {
+    if (this.get(key) !== undefined) return false;
+    this.set(key, raw, expiresAt);
+    return true;
+  }
+
+  delete(key: string): void {
+    this.#entries.delete(key);
+  }
+
+  crash(): void {
+    this.#state = 'crashed';
+    this.#epoch++;
+    this.#entries.clear();
+    this.#deferred = [];
+  }
+
+  cutOff(): void {
+    if (this.#state === 'up') this.#state = 'cut-off';
+  }
+
+  restart(): void {
+    const deferred = this.#state === 'cut-off' ? this.#deferred : [];
+    this.#deferred = [];
+    this.#state = 'up';
+    for (const effect of deferred) effect();
+  }
+}
+
+/** The client side: a cache tier whose every raw operation is released by the world's scheduler. */
+abstract class ScheduledFakeStore extends BaseCacheStore<string> {
+  constructor(
+    readonly server: FakeCacheServer,
+    protected readonly gates: Gates,
+    options: CacheStoreOptions = {},
+  ) {
+    super(options);
+  }
+
+  protected readRaw(keys: readonly string[]): Promise<readonly (string | undefined)[]> {
+    return this.op('get', () => keys.map((k) => this.server.get(k)?.raw));
+  }
+
+  protected writeRaw(writes: readonly RawWrite<string>[], mode: 'set' | 'add'): Promise<void> {
+    return this.op(mode, () => {
+      for (const w of writes) {
+        if (mode === 'add') this.server.add(w.key, w.raw, w.expiresAt);
+        else this.server.set(w.key, w.raw, w.expiresAt);
+      }
+    });
+  }
+
+  protected removeRaw(keys: readonly string[]): Promise<void> {
+    return this.op('delete', () => keys.forEach((k) => this.server.delete(k)));
+  }
+
+  release(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  protected op<T>(what: string, effect: () => T): Promise<T> {
+    const sent = this.server.send();
+    return this.gates.step(`${this.name}.${what}`, () => this.server.deliver(sent, effect), this.server);
+  }
+}
+
+/** memcached: a commit is two round trips, `gets` (value and CAS unique) then `cas`. */
+export class FakeMemcachedStore extends ScheduledFakeStore {
+  protected async swapRaw(writes: readonly RawWrite<string>[], expected: string): Promise<readonly boolean[]> {
+    const seen = await this.op('gets', () => writes.map((w) => this.server.get(w.key)));
+    return this.op('cas', () =>
+      writes.map((w, i) => {
+        const before = seen[i];
+        if (before === undefined || before.raw !== expected || this.server.get(w.key)?.cas !== before.cas) return false;
+        this.server.set(w.key, w.raw, w.expiresAt);
+        return true;
+      }),
+    );
+  }
+}
+
+/** Redis: a commit is one compare-and-set script per key, atomic on the server. */
+export class FakeRedisStore extends ScheduledFakeStore {
+  protected swapRaw(writes: readonly RawWrite<string>[], expected: string): Promise<readonly boolean[]> {
+    return this.op('cas', () =>
+      writes.map((w) => {
+        if (this.server.get(w.key)?.raw !== expected) return false;
+        this.server.set(w.key, w.raw, w.expiresAt);
+        return true;
+      }),
+    );
+  }
+}

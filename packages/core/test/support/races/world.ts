@@ -1,0 +1,333 @@
+import type fc from 'fast-check';
+import {
+  ChainedStore,
+  ProcessMemoryStore,
+  TierUnavailableError,
+  TimeoutError,
+  type CacheStoreOptions,
+  type CacheTier,
+  type Class,
+  type KeyQuery,
+} from '@stockpyle/core';
+import { Item, RefusedError, ScheduledDatabase, type ItemQuery } from './database';
+import { Gates, opContext, type FakeClock, type Receipt } from './gates';
+
+export type Kind = 'memcached' | 'redis';
+
+/** A shared server as the scenarios see it, fake or real. */
+export interface ServerHandle {
+  readonly name: string;
+  readonly up: boolean;
+  /** Down, data lost. */
+  crash(): void | Promise<void>;
+  /** Down, data kept. */
+  cutOff(): void | Promise<void>;
+  restart(): void | Promise<void>;
+}
+
+/**
+ * Where the shared tiers come from: Map-backed fakes in the unit suites, real memcached or Redis in
+ * the integration suites. The same scenarios run over any kit.
+ */
+export interface TierKit {
+  readonly name: string;
+  /** The backend kinds to draw for `n` shared tiers (a real kit has one kind). */
+  kinds(n: number): fc.Arbitrary<Kind[]>;
+  /** Fresh servers (or a fresh key prefix) for one schedule. */
+  open(world: World, kinds: readonly Kind[]): Promise<ServerHandle[]> | ServerHandle[];
+  /** One process's clients of the schedule's servers, fastest first. */
+  tiers(world: World, proc: string, options: CacheStoreOptions): CacheTier[];
+  /** Called as the fake clock moves, for servers whose own clock cannot be moved. */
+  expire?(world: World): Promise<void>;
+  close(world: World): Promise<void>;
+}
+
+/** How a tier departs from the protocol, to show that the checks catch the naive design. */
+export type Naive = 'set' | 'no-drop';
+
+/** A process-memory tier that remembers which objects it handed out. */
+export class TrackedMemory extends ProcessMemoryStore {
+  readonly served = new WeakSet<object>();
+
+  override peek<T extends object>(cls: Class<T>, query: KeyQuery<T>): T | undefined {
+    const found = super.peek(cls, query);
+    if (found !== undefined) this.served.add(found);
+    return found;
+  }
+
+  override async batchGet<T extends object>(cls: Class<T>, queries: readonly KeyQuery<T>[]): Promise<(T | undefined)[]> {
+    const found = await super.batchGet(cls, queries);
+    for (const obj of found) if (obj !== undefined) this.served.add(obj);
+    return found;
+  }
+}
+
+/** One application process: its own memory tier, its clients of the shared tiers, its chain. */
+export interface Proc {
+  readonly name: string;
+  readonly memory: TrackedMemory;
+  readonly shared: readonly CacheTier[];
+  readonly chain: ChainedStore;
+  /** Per object id, the history index of this process's latest write of it that has returned. */
+  readonly lastOwn: Map<number, number>;
+}
+
+export interface ProcOptions {
+  lifetime?: boolean;
+  naive?: Naive;
+}
+
+/**
+ * Everything one schedule runs against: the database, the shared servers, the processes. Reads
+ * and writes go through it so that each read is checked against the database's history when it
+ * returns, and `settle` checks DESIGN.md invariant 1 in every tier at the end.
+ */
+export class World {
+  readonly gates: Gates;
+  readonly db: ScheduledDatabase;
+  readonly procs: Proc[] = [];
+  readonly problems: string[] = [];
+  servers: ServerHandle[] = [];
+  kinds: readonly Kind[] = [];
+  #versions = 0;
+  #events = 0;
+  #circuitOpened = false;
+  /** History index at the start of each operation running, per process. */
+  readonly #running = new Map<Proc, Set<{ readonly from: number }>>();
+  /** Writes running, by the ids they write. */
+  readonly #writing = new Set<{ readonly ids: ReadonlySet<number>; readonly receipt: Receipt }>();
+  /** Invalidations a process missed on a shared tier because a call failed, and since when. */
+  readonly #owed: { readonly proc: Proc; readonly since: number }[] = [];
+
+  constructor(
+    readonly clock: FakeClock,
+    readonly kit: TierKit,
+  ) {
+    this.gates = new Gates(clock);
+    this.db = new ScheduledDatabase(this.gates);
+    if (kit.expire !== undefined) this.gates.afterTravel = () => kit.expire!(this);
+  }
+
+  async open(kinds: readonly Kind[]): Promise<void> {
+    this.kinds = kinds;
+    this.servers = await this.kit.open(this, kinds);
+  }
+
+  /** A version tag never used before in this schedule. */
+  version(): string {
+    return `v${++this.#versions}`;
+  }
+
+  item(id: number, zap: number, ttl?: number): Item {
+    return new Item(id, zap, 'b', this.version(), ttl);
+  }
+
+  addProc(options: ProcOptions = {}): Proc {
+    const name = `p${this.procs.length}`;
+    const cacheOptions: CacheStoreOptions = options.lifetime ? { lifetime: (obj) => (obj as Item).ttl } : {};
+    // A schedule touches a few dozen keys; lru-cache allocates `max` slots up front.
+    const memory = new TrackedMemory({ ...cacheOptions, name: `memory@${name}`, max: 64 });
+    const shared = this.kit.tiers(this, name, cacheOptions);
+    if (options.naive !== undefined) for (const tier of [memory, ...shared]) makeNaive(tier, options.naive);
+    // Deadlines are real time and the schedules never sleep: a generous one keeps them out of the way.
+    const chain = new ChainedStore([memory, ...shared, this.db], { name, tierTimeout: 600_000 });
+    const proc: Proc = { name, memory, shared, chain, lastOwn: new Map() };
+    chain.on('circuit', (e) => {
+      if (e.state === 'open') this.#circuitOpened = true;
+    });
+    chain.on('error', (e) => {
+      if (e.operation === 'batchGet') return;
+      let since = this.db.seq;
+      for (const op of this.#running.get(proc) ?? []) since = Math.min(since, op.from);
+      this.#owed.push({ proc, since });
+    });
+    this.procs.push(proc);
+    this.#running.set(proc, new Set());
+    return proc;
+  }
+
+  /** Reads through `proc`'s chain (`get`s in one tick, or one `batchGet`) and checks each answer. */
+  async read(proc: Proc, queries: readonly ItemQuery[], batch = false): Promise<void> {
+    const from = this.db.seq;
+    const startedAt = ++this.#events;
+    const own = new Map(proc.lastOwn);
+    const running = { from };
+    this.#running.get(proc)!.add(running);
+    let found: (Item | undefined)[];
+    try {
+      found = batch ? await proc.chain.batchGet(Item, queries) : await Promise.all(queries.map((q) => proc.chain.get(Item, q)));
+    } catch (error) {
+      this.problems.push(`${proc.name} read ${queries.map(show).join(' ')} threw ${String(error)}`);
+      return;
+    } finally {
+      this.#running.get(proc)!.delete(running);
+    }
+    const to = this.db.seq;
+    found.forEach((obj, i) => this.#checkRead(proc, queries[i]!, obj, this.#visibleFrom(from, startedAt), to, own));
+  }
+
+  /** A write-through of `items` by `proc`; `faulted` makes its raw operations count for the fault plan. */
+  write(proc: Proc, items: readonly Item[], faulted = false): Promise<void> {
+    return this.#own(proc, items, { faulted, invalidatesAfter: false }, () => proc.chain.batchPut(items));
+  }
+
+  remove(proc: Proc, items: readonly Item[], faulted = false): Promise<void> {
+    // The chain deletes from the database first and tombstones the caches after.
+    return this.#own(proc, items, { faulted, invalidatesAfter: true }, () => proc.chain.batchDelete(items));
+  }
+
+  /** A write that bypasses the chain, followed by the chain's invalidation, as an ORM subscriber does. */
+  external(proc: Proc, items: readonly Item[], kind: 'put' | 'delete', faulted = false): Promise<void> {
+    return this.#own(proc, items, { faulted, invalidatesAfter: true }, async () => {
+      // Only the invalidation can be faulted: a commit whose outcome the application never learns
+      // is invalidated by nobody, which no cache protocol can help (lifetimes bound it).
+      const context = opContext.getStore()!;
+      const write = (): Promise<void> => (kind === 'put' ? this.db.batchPut(items) : this.db.batchDelete(items));
+      await opContext.run({ ...context, faulted: false }, write);
+      await proc.chain.invalidate(items);
+    });
+  }
+
+  /**
+   * Invariant 1 once everything has returned: every shared tier answers every key the database
+   * ever had with the database's current object or nothing; each process's memory tier, with
+   * nothing older than that process's own latest write (other processes cannot reach it).
+   */
+  async settle(): Promise<void> {
+    this.gates.scheduler = undefined;
+    this.gates.plan = undefined;
+    for (const server of this.servers) if (!server.up) await server.restart();
+    // A chain replays invalidations a tier missed before it trusts it again; an open circuit
+    // first has to let a trial call through.
+    if (this.#circuitOpened) this.clock.now += 1_001;
+    for (const proc of this.procs) await proc.chain.get(Item, { id: 0 });
+    await this.kit.expire?.(this);
+    const queries = this.#everyKey();
+    const current = this.db.seq;
+    const check = async (tier: CacheTier, proc: Proc | undefined): Promise<void> => {
+      for (const q of queries) {
+        const obj = await tier.get(Item, q);
+        if (obj === undefined) continue;
+        const lo = proc === undefined || this.procs.length === 1 ? current : (proc.lastOwn.get(obj.id) ?? 0);
+        if (!this.#wasAnswer(q, obj, lo, current)) {
+          this.problems.push(`after settling, ${tier.name} answers ${show(q)} with ${describe(obj)}; database: ${describeRow(this.db.answerAt(current, q))}`);
+        }
+      }
+    };
+    for (const proc of this.procs) await check(proc.memory, proc);
+    if (this.procs.length > 0) for (const tier of this.procs[0]!.shared) await check(tier, undefined);
+  }
+
+  async close(): Promise<void> {
+    this.gates.scheduler = undefined;
+    await Promise.all(this.procs.map((p) => p.chain.release()));
+    await this.kit.close(this);
+  }
+
+  async #own(proc: Proc, items: readonly Item[], how: { faulted: boolean; invalidatesAfter: boolean }, write: () => Promise<void>): Promise<void> {
+    const { faulted } = how;
+    const receipt: Receipt = { invalidatesAfter: how.invalidatesAfter, contested: false, doneAt: Infinity };
+    const running = { from: this.db.seq };
+    this.#running.get(proc)!.add(running);
+    const writing = { ids: new Set(items.map((i) => i.id)), receipt };
+    for (const other of this.#writing) {
+      if (items.some((i) => other.ids.has(i.id))) other.receipt.contested = receipt.contested = true;
+    }
+    this.#writing.add(writing);
+    try {
+      await opContext.run({ faulted, receipt }, write);
+    } catch (error) {
+      // A rollback is an answer, not a failure; an injected fault may surface from the database.
+      const injected = faulted && (error instanceof TierUnavailableError || error instanceof TimeoutError);
+      if (!(error instanceof RefusedError) && !injected) {
+        this.problems.push(`${proc.name} write of ${items.map(describe).join(', ')} threw ${String(error)}`);
+      }
+    }
+    this.#running.get(proc)!.delete(running);
+    this.#writing.delete(writing);
+    receipt.doneAt = ++this.#events;
+    if (receipt.seq !== undefined) {
+      for (const item of items) proc.lastOwn.set(item.id, Math.max(proc.lastOwn.get(item.id) ?? 0, receipt.seq));
+    }
+  }
+
+  #checkRead(proc: Proc, q: ItemQuery, obj: Item | undefined, from: number, to: number, own: ReadonlyMap<number, number>): void {
+    if (obj === undefined) return;
+    if (!(obj instanceof Item)) {
+      this.problems.push(`${proc.name} read ${show(q)} and got a ${typeof obj}, not an Item`);
+      return;
+    }
+    // Another process's write cannot reach this process's memory: there, anything this process
+    // has not itself overwritten may still be served (bounded by lifetimes, DESIGN.md invariant 4).
+    const relaxed = this.procs.length > 1 && proc.memory.served.has(obj);
+    let lo = relaxed ? Math.min(from, own.get(obj.id) ?? 0) : from;
+    // A shared tier that missed another process's invalidation (a call failed, or timed out and
+    // landed later) may serve what that process was overwriting, until that process next uses the
+    // tier: it replays what it missed first. Its own reads are not affected; other processes' are.
+    for (const owed of this.#owed) if (owed.proc !== proc) lo = Math.min(lo, owed.since);
+    if (this.#wasAnswer(q, obj, lo, to)) return;
+    const window = [];
+    for (let k = lo; k <= to; k++) window.push(describeRow(this.db.answerAt(k, q)));
+    this.problems.push(`${proc.name} read ${show(q)} -> ${describe(obj)}, but while it ran the database answered ${window.join(' then ')}`);
+  }
+
+  /**
+   * The earliest history index whose answer a read that started at `from` may still return: a
+   * state is not yet visible while the operation that produced it has not returned, if it
+   * invalidates the caches only after the database or raced another write of the same object.
+   * Every other write is visible from its database commit on: it reserved the caches first.
+   */
+  #visibleFrom(from: number, startedAt: number): number {
+    let lo = from;
+    while (lo > 0) {
+      const by = this.db.producedBy[lo];
+      if (by === undefined || !(by.invalidatesAfter || by.contested) || by.doneAt < startedAt) break;
+      lo--;
+    }
+    return lo;
+  }
+
+  #wasAnswer(q: ItemQuery, obj: Item, lo: number, hi: number): boolean {
+    for (let k = lo; k <= hi; k++) {
+      const row = this.db.answerAt(k, q);
+      if (row !== undefined && row.id === obj.id && row.version === obj.version) return true;
+    }
+    return false;
+  }
+
+  /** Every id and every (zap, bar) the database has ever held. */
+  #everyKey(): ItemQuery[] {
+    const ids = new Set<number>();
+    const pairs = new Map<string, { zap: number; bar: string }>();
+    for (const rows of this.db.history) {
+      for (const row of rows.values()) {
+        ids.add(row.id);
+        pairs.set(`${row.zap}:${row.bar}`, { zap: row.zap, bar: row.bar });
+      }
+    }
+    return [...[...ids].map((id) => ({ id })), ...pairs.values()];
+  }
+}
+
+/** Replaces the protocol with the naive design: fills and commits are plain sets, or fills are never dropped as too late. */
+function makeNaive(tier: CacheTier, how: Naive): void {
+  if (how === 'set') {
+    tier.fill = (objs) => tier.batchPut(objs);
+    tier.commit = (objs) => tier.batchPut(objs);
+  } else {
+    const fill = tier.fill.bind(tier);
+    tier.fill = (objs) => fill(objs, Date.now());
+  }
+}
+
+export function show(q: ItemQuery): string {
+  return 'id' in q ? `{id:${q.id}}` : `{zap:${q.zap},bar:${q.bar}}`;
+}
+
+function describe(obj: { id: number; zap: number; version: string }): string {
+  return `${obj.version}(id ${obj.id}, zap ${obj.zap})`;
+}
+
+function describeRow(row: { id: number; zap: number; version: string } | undefined): string {
+  return row === undefined ? 'nothing' : describe(row);
+}
