@@ -6,6 +6,10 @@ import type { ClassMetadata, KeyShape } from './metadata';
 export const FORMAT_VERSION = 1;
 const MAX_KEY_BYTES = 250;
 const MAX_PREFIX_LENGTH = 64;
+/** Length of a SHA-256 digest in base64url, as hashed keys end. */
+const DIGEST_LENGTH = 43;
+/** Room for an escaped prefix such that even `<namespace>#<digest>` fits in a key. */
+const MAX_ESCAPED_PREFIX = MAX_KEY_BYTES - `stockpyle:${FORMAT_VERSION}::#`.length - DIGEST_LENGTH;
 const SAFE = /^[A-Za-z0-9_.~-]*$/;
 
 /**
@@ -76,7 +80,14 @@ export class KeyBuilder {
     if (prefix !== undefined && (typeof prefix !== 'string' || prefix.length === 0 || prefix.length > MAX_PREFIX_LENGTH)) {
       throw new ConfigurationError(`prefix must be a non-empty string of at most ${MAX_PREFIX_LENGTH} characters`);
     }
-    this.namespace = `stockpyle:${FORMAT_VERSION}:${prefix === undefined ? '' : `${escapeName(prefix)}:`}`;
+    const escaped = prefix === undefined ? undefined : escapeName(prefix);
+    if (escaped !== undefined && escaped.length > MAX_ESCAPED_PREFIX) {
+      throw new ConfigurationError(
+        `prefix takes ${escaped.length} characters once escaped for cache keys, more than ${MAX_ESCAPED_PREFIX}: ` +
+          'characters other than ASCII letters, digits and _.~- take 3 to 12 each; choose a shorter or an ASCII prefix',
+      );
+    }
+    this.namespace = `stockpyle:${FORMAT_VERSION}:${escaped === undefined ? '' : `${escaped}:`}`;
   }
 
   #keysFor(meta: ClassMetadata, shape: KeyShape): ShapeKeys {
