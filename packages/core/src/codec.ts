@@ -77,6 +77,8 @@ function toPlain(obj: object): Record<string, unknown> {
 function encodeFields(obj: Record<string, unknown>, depth: number, seen: Set<object>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(obj)) {
+    // Decoding refuses these names, so an object holding one is not cached rather than cached without it.
+    if (FORBIDDEN.has(key)) throw new CodecError(`a field is named '${key}', which decoding refuses (it could pollute prototypes)`);
     const encoded = encodeValue(obj[key], depth + 1, seen);
     if (encoded !== undefined) out[key] = encoded;
   }
@@ -134,10 +136,12 @@ function asRecord(v: unknown): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-// JSON.parse makes `__proto__` an own property; copying it with assignment would set a prototype.
+// JSON.parse makes `__proto__` an own property; copying it with assignment would set a prototype,
+// and an own `constructor.prototype` is what a later deep merge pollutes through. The encoder never
+// writes these names, so a payload holding one was tampered with: corrupt, not silently trimmed.
 function decodeFields(obj: Record<string, unknown>, depth: number, out: Record<string, unknown> = {}): Record<string, unknown> {
   for (const key of Object.keys(obj)) {
-    if (FORBIDDEN.has(key)) continue;
+    if (FORBIDDEN.has(key)) throw new CodecError(`a field is named '${key}'`);
     out[key] = decodeValue(obj[key], depth + 1);
   }
   return out;
