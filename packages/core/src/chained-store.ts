@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { BaseStore, type BaseStoreOptions } from './base-store';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
@@ -29,16 +28,6 @@ interface Tier {
   pending: Set<object>;
 }
 
-/** A write-through in progress: the chain and the objects its own protocol keeps right in its caches. */
-interface OwnWrite {
-  readonly chain: ChainedStore;
-  readonly objs: ReadonlySet<object>;
-}
-
-// Seen by the stores below a chain while it writes to them, so `invalidate` from inside that write
-// (an ORM subscriber reacting to the chain's own flush) does not undo the chain's reservations.
-const ownWrites = new AsyncLocalStorage<OwnWrite>();
-
 interface Waiter {
   readonly query: object;
   readonly id: string;
@@ -65,6 +54,13 @@ export class ChainedStore extends BaseStore {
   readonly #inFlight = new Map<string, Promise<object | undefined>>();
   /** Writes of this chain in progress: while there are any, reads share nothing (see `#enqueue`). */
   #writing = 0;
+  /**
+   * Objects this chain is writing to its non-cache stores right now, by how many writes hold them.
+   * An ORM subscriber reacting to that very flush calls `invalidate` with the same instances; the
+   * chain's own protocol covers them. (A set, not AsyncLocalStorage: that would turn on promise
+   * hooks for the whole process on Node 20 and slow every await.)
+   */
+  readonly #ownWrites = new Map<object, number>();
   #flushScheduled = false;
 
   constructor(stores: readonly Store[], options: ChainedStoreOptions = {}) {
@@ -128,7 +124,7 @@ export class ChainedStore extends BaseStore {
       for (let i = this.#tiers.length - 1; i >= 0; i--) {
         const tier = this.#tiers[i]!;
         if (tier.cache === undefined) {
-          await ownWrites.run({ chain: this, objs: new Set(objs) }, () => tier.store.batchPut(objs));
+          await this.#asOwnWrite(objs, () => tier.store.batchPut(objs));
           continue;
         }
         const ticket = tickets.get(tier);
@@ -151,7 +147,7 @@ export class ChainedStore extends BaseStore {
     try {
       for (let i = this.#tiers.length - 1; i >= 0; i--) {
         const tier = this.#tiers[i]!;
-        if (tier.cache === undefined) await ownWrites.run({ chain: this, objs: new Set(objs) }, () => tier.store.batchDelete(objs));
+        if (tier.cache === undefined) await this.#asOwnWrite(objs, () => tier.store.batchDelete(objs));
       }
     } finally {
       await Promise.all(
@@ -170,8 +166,7 @@ export class ChainedStore extends BaseStore {
    * throw: the failure is reported and the tier is invalidated again before it is trusted.
    */
   async invalidate(objs: readonly object[]): Promise<void> {
-    const own = ownWrites.getStore();
-    const todo = own?.chain === this ? objs.filter((o) => !own.objs.has(o)) : objs;
+    const todo = this.#ownWrites.size === 0 ? objs : objs.filter((o) => !this.#ownWrites.has(o));
     if (todo.length === 0) return;
     todo.forEach((o) => metadataOf(o));
     this.#startWrite();
@@ -324,6 +319,19 @@ export class ChainedStore extends BaseStore {
    * while one is in progress; and under any key, as a write can change key attributes whose old
    * values are unknown here.
    */
+  async #asOwnWrite(objs: readonly object[], write: () => Promise<void>): Promise<void> {
+    for (const o of objs) this.#ownWrites.set(o, (this.#ownWrites.get(o) ?? 0) + 1);
+    try {
+      await write();
+    } finally {
+      for (const o of objs) {
+        const n = this.#ownWrites.get(o)! - 1;
+        if (n === 0) this.#ownWrites.delete(o);
+        else this.#ownWrites.set(o, n);
+      }
+    }
+  }
+
   #startWrite(): void {
     this.#inFlight.clear();
     this.#writing++;
