@@ -1,5 +1,6 @@
 import { withDeadline } from '@stockpyle/core';
 import { isCluster, type RedisClient } from './command-batch';
+import { redactCredentials } from './credentials';
 
 /**
  * The store's hold on one ioredis client: connects it on first use (a client created with
@@ -17,10 +18,12 @@ export class RedisConnection {
   constructor(client: RedisClient, owned: boolean, onError: (error: unknown) => void) {
     this.client = client;
     this.owned = owned;
+    // A failed AUTH or HELLO carries the password in its error: reported without it.
+    const report = (error: unknown): void => onError(redactCredentials(error));
     // Without an 'error' listener ioredis prints every connection failure to the console.
-    client.on('error', onError);
+    client.on('error', report);
     // A Cluster reports a failing node here; ioredis drops the event when nobody listens.
-    if (isCluster(client)) client.on('node error', onError);
+    if (isCluster(client)) client.on('node error', report);
   }
 
   /**

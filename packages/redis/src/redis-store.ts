@@ -11,6 +11,7 @@ import {
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { DEFAULT_TIMEOUT_MS, failFastClusterOptions, failFastOptions } from './client-options';
 import { isCluster, runCalls, type RedisCall, type RedisClient } from './command-batch';
+import { redactCredentials } from './credentials';
 import { RedisConnection } from './redis-connection';
 import { groupBySlot } from './slots';
 
@@ -149,7 +150,7 @@ export class RedisStore extends BaseCacheStore<string> {
       return await withDeadline(work, this.#timeout, what);
     } catch (error) {
       if (error instanceof StockpyleError) throw error;
-      throw new TierUnavailableError(`${what} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      throw new TierUnavailableError(`${what} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: redactCredentials(error) });
     }
   }
 }
