@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import fc from 'fast-check';
 import { ChainedStore, DictionaryStore, FORMAT_VERSION, KeyBuilder, ProcessMemoryStore, Stockpyle, getMetadata, type StoreEvent } from '@stockpyle/core';
+import { hostilePayloads, prototypeSnapshot, prototypeUntouched } from '../../../test-support/hostile-payloads';
 import { MemoryDatabase } from './support/memory-database';
 
 // Hostile payloads in a tier that holds encoded envelopes (a DictionaryStore over a Map stands in
@@ -26,35 +27,15 @@ const meta = getMetadata(Doc);
 const keys = new KeyBuilder(PREFIX);
 const idKey = (id: number): string => keys.build(meta, meta.keys[0]!, { id })!;
 const envelope = (d: string, c = 'hostile.Doc'): string => `{"f":${FORMAT_VERSION},"k":"v","c":"${c}","e":0,"d":${d}}`;
-const valid = envelope('{"id":1,"slug":"doc-1","body":"ok"}');
 
-const prototypeNames = (): string[] => Object.getOwnPropertyNames(Object.prototype).sort();
-const pristine = prototypeNames();
-const untouched = (): boolean => ({} as Record<string, unknown>).polluted === undefined && prototypeNames().join() === pristine.join();
+const pristine = prototypeSnapshot();
+const untouched = (): boolean => prototypeUntouched(pristine);
 
-/** The hostile payloads every tier must survive, by name. */
-export const HOSTILE_PAYLOADS: readonly (readonly [string, string])[] = [
-  ['__proto__ at the top of the data', envelope('{"id":1,"slug":"doc-1","__proto__":{"polluted":true}}')],
-  ['__proto__ nested in a field', envelope('{"id":1,"slug":"doc-1","body":{"__proto__":{"polluted":true}}}')],
-  ['constructor.prototype', envelope('{"id":1,"slug":"doc-1","constructor":{"prototype":{"polluted":true}}}')],
-  ['__proto__ in a raw-tagged object', envelope('{"id":1,"slug":"doc-1","body":{"$t":"raw","v":{"__proto__":{"polluted":true}}}}')],
-  ['another format version', valid.replace(`"f":${FORMAT_VERSION}`, `"f":${FORMAT_VERSION + 1}`)],
-  ['format version as a string', valid.replace(`"f":${FORMAT_VERSION}`, `"f":"${FORMAT_VERSION}"`)],
-  ['truncated in the middle', valid.slice(0, valid.length / 2)],
-  ['truncated by one byte', valid.slice(0, -1)],
-  ['random bytes', Buffer.from([0xff, 0xfe, 0x00, 0x9c, 0x80, 0x01, 0x7b]).toString('latin1')],
+/** The shared hostile payloads, as strings (a Map tier holds strings), and one a Map tier alone can hold. */
+const HOSTILE_PAYLOADS: [string, string][] = [
+  ...hostilePayloads('hostile.Doc', '"id":1,"slug":"doc-1"').map(([name, p]): [string, string] => [name, typeof p === 'string' ? p : p.toString('latin1')]),
   ['an empty string', ''],
-  ['JSON null', 'null'],
-  ['a JSON array', `[${FORMAT_VERSION},"v"]`],
-  ['an expiry that is not a number', valid.replace('"e":0', '"e":"never"')],
-  ['data that is not an object', envelope('"a string"')],
-  ['an unknown tag', envelope('{"id":1,"slug":"doc-1","body":{"$t":"fn","v":"process.exit(1)"}}')],
-  ['a bigint tag carrying code', envelope('{"id":1,"slug":"doc-1","body":{"$t":"big","v":"1; process.exit(1)"}}')],
   ['a class whose setter throws', envelope('{"id":1,"body":1}', 'hostile.Trap')],
-  ['nesting 1,000 levels deep', envelope(`{"id":1,"slug":"doc-1","body":${'['.repeat(1000)}${']'.repeat(1000)}}`)],
-  ['nesting 200,000 levels deep', envelope(`{"id":1,"slug":"doc-1","body":${'['.repeat(200_000)}${']'.repeat(200_000)}}`)],
-  ['a tombstone with no token', `{"f":${FORMAT_VERSION},"k":"t","e":0}`],
-  ['a pointer with no target', `{"f":${FORMAT_VERSION},"k":"p","e":0}`],
 ];
 
 describe('a cache tier holding hostile payloads', () => {
