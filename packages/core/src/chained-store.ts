@@ -124,7 +124,14 @@ export class ChainedStore extends BaseStore {
       for (let i = this.#tiers.length - 1; i >= 0; i--) {
         const tier = this.#tiers[i]!;
         if (tier.cache === undefined) {
-          await this.#asOwnWrite(objs, () => tier.store.batchPut(objs));
+          try {
+            await this.#asOwnWrite(objs, () => tier.store.batchPut(objs));
+          } catch (error) {
+            // The store may have written before failing (a lost reply), after a concurrent writer
+            // replaced this write's reservations with its own, now older, value: tombstone again.
+            await Promise.all(caches.map((t) => this.#guard(t, 'delete', objs, () => t.cache!.batchDelete(objs))));
+            throw error;
+          }
           continue;
         }
         const ticket = tickets.get(tier);
