@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { BaseStore, StockpyleError, Stockpyle, type Class, type KeyQuery } from '@stockpyle/core';
+import { BaseStore, StockpyleError, Stockpyle, TimeoutError, type Class, type KeyQuery } from '@stockpyle/core';
 import { opContext, type Gates, type Receipt } from './gates';
 
 /** The object every race scenario caches: found by `id` (its anchor) or by the unique pair (zap, bar). */
@@ -35,13 +35,16 @@ export class RefusedError extends StockpyleError {
  * The source of truth, as a store whose reads and writes are released by the scheduler like any
  * server effect. Keeps every state it has been in (`history[seq]`), so a check can ask what the
  * answer to a query was at any moment; (zap, bar) is unique, as a unique index would make it;
- * `refuse` holds versions whose write is rolled back.
+ * `refuse` holds versions whose write is rolled back, `loseReply` versions whose write commits
+ * but answers with an error.
  */
 export class ScheduledDatabase extends BaseStore {
   readonly history: ReadonlyMap<number, Row>[] = [new Map()];
   /** Per history index, the operation that produced it (none for seeded states). */
   readonly producedBy: (Receipt | undefined)[] = [undefined];
   readonly refuse = new Set<string>();
+  /** Versions whose write (or delete) the database applies but whose reply is lost. */
+  readonly loseReply = new Set<string>();
 
   constructor(readonly gates: Gates) {
     super({ name: 'db' });
@@ -94,6 +97,7 @@ export class ScheduledDatabase extends BaseStore {
       const pairs = new Set([...next.values()].map((r) => `${r.zap}:${r.bar}`));
       if (pairs.size !== next.size) throw new RefusedError(`unique (zap, bar) violated by ${items.map((i) => i.version).join(', ')}`);
       this.#commit(next, receipt);
+      this.#maybeLoseReply(items);
     });
   }
 
@@ -103,11 +107,17 @@ export class ScheduledDatabase extends BaseStore {
       const next = new Map(this.rows);
       for (const item of objs as readonly Item[]) next.delete(item.id);
       this.#commit(next, receipt);
+      this.#maybeLoseReply(objs as readonly Item[]);
     });
   }
 
   release(): Promise<void> {
     return Promise.resolve();
+  }
+
+  #maybeLoseReply(items: readonly Item[]): void {
+    const lost = items.find((item) => this.loseReply.has(item.version));
+    if (lost !== undefined) throw new TimeoutError(`the database committed ${lost.version} but its reply was lost`);
   }
 
   #commit(next: ReadonlyMap<number, Row>, receipt: Receipt | undefined): void {

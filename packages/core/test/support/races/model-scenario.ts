@@ -52,13 +52,16 @@ export class Read extends Started {
   }
 }
 
-/** A write-through (a key change when `zap` differs from the object's), or one the database rolls back. */
+/** How the database answers a write: normally, by rolling it back, or by losing the reply to a commit. */
+export type DatabaseOutcome = 'commit' | 'rollback' | 'lost-reply';
+
+/** A write-through (a key change when `zap` differs from the object's). */
 export class Write extends Started {
   constructor(
     readonly proc: number,
     readonly id: number,
     readonly zap: number,
-    readonly rollback: boolean,
+    readonly outcome: DatabaseOutcome,
     readonly ttl?: number,
   ) {
     super();
@@ -66,12 +69,14 @@ export class Write extends Started {
 
   protected op(world: World): Promise<void> {
     const item = world.item(this.id, this.zap, this.ttl);
-    if (this.rollback) world.db.refuse.add(item.version);
-    return world.write(world.procs[this.proc]!, [item]);
+    if (this.outcome === 'rollback') world.db.refuse.add(item.version);
+    if (this.outcome === 'lost-reply') world.db.loseReply.add(item.version);
+    return world.write(world.procs[this.proc]!, [item], this.outcome === 'lost-reply');
   }
 
   toString(): string {
-    return `p${this.proc} ${this.rollback ? 'rolled-back ' : ''}write id ${this.id} zap ${this.zap}${this.ttl === undefined ? '' : ` ttl ${this.ttl}s`}`;
+    const outcome = this.outcome === 'commit' ? '' : ` (${this.outcome})`;
+    return `p${this.proc} write id ${this.id} zap ${this.zap}${this.ttl === undefined ? '' : ` ttl ${this.ttl}s`}${outcome}`;
   }
 }
 
@@ -79,16 +84,19 @@ class Delete extends Started {
   constructor(
     readonly proc: number,
     readonly id: number,
+    readonly lostReply: boolean,
   ) {
     super();
   }
 
   protected op(world: World): Promise<void> {
-    return world.remove(world.procs[this.proc]!, [world.item(this.id, 0)]);
+    const item = world.item(this.id, 0);
+    if (this.lostReply) world.db.loseReply.add(item.version);
+    return world.remove(world.procs[this.proc]!, [item], this.lostReply);
   }
 
   toString(): string {
-    return `p${this.proc} delete id ${this.id}`;
+    return `p${this.proc} delete id ${this.id}${this.lostReply ? ' (lost reply)' : ''}`;
   }
 }
 
@@ -190,9 +198,9 @@ function commands(servers: number): fc.Arbitrary<Iterable<Command>> {
   const arbitraries: fc.Arbitrary<Command>[] = [
       fc.tuple(proc, fc.array(query, { minLength: 1, maxLength: 3 }), fc.boolean()).map(([p, q, b]) => new Read(p, q, b)),
       fc.tuple(proc, fc.array(query, { minLength: 1, maxLength: 3 }), fc.boolean()).map(([p, q, b]) => new Read(p, q, b)),
-      fc.tuple(proc, id, zap, fc.constant(false), ttl).map(([p, i, z, r, t]) => new Write(p, i, z, r, t)),
-      fc.tuple(proc, id, zap, fc.constant(true)).map(([p, i, z, r]) => new Write(p, i, z, r)),
-      fc.tuple(proc, id).map(([p, i]) => new Delete(p, i)),
+      fc.tuple(proc, id, zap, ttl).map(([p, i, z, t]) => new Write(p, i, z, 'commit', t)),
+      fc.tuple(proc, id, zap, fc.constantFrom<DatabaseOutcome>('rollback', 'lost-reply')).map(([p, i, z, o]) => new Write(p, i, z, o)),
+      fc.tuple(proc, id, fc.boolean()).map(([p, i, lost]) => new Delete(p, i, lost)),
       fc.tuple(proc, id, fc.option(zap, { nil: undefined })).map(([p, i, z]) => new External(p, i, z)),
       fc.tuple(server, fc.boolean()).map(([s, lose]) => new Crash(s, lose)),
       server.map((s) => new Restart(s)),
@@ -208,10 +216,10 @@ interface ModelParams extends ScenarioParams {
 
 /**
  * 7. Model-based runs: random sequences of reads, writes (key changes among them), deletes,
- * rollbacks, ORM writes, server crashes and restarts, clock ticks, by two processes sharing the
- * database and the shared tiers, each with its own memory tier. Every read is checked when it
- * returns (a version the database held while it ran, or a miss; a process's memory tier may also
- * hold what another process has since overwritten, as nothing can reach it but lifetimes), and
+ * rollbacks and commits whose reply is lost, ORM writes, server crashes, partitions and restarts,
+ * clock ticks, by two processes sharing the database and the shared tiers, each with its own
+ * memory tier. Every read is checked when it returns (a version the database held while it ran,
+ * or a miss; see World for what another process's writes and missed invalidations allow), and
  * every tier once everything has settled.
  */
 export const modelRuns: Scenario<ModelParams> = {
