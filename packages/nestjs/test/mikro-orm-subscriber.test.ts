@@ -101,7 +101,8 @@ describe('StockpyleModule subscriber option', () => {
     ref.useLogger(false);
     await expect(ref.init()).rejects.toThrow(ConfigurationError);
     await expect(ref.init()).rejects.toThrow(/MikroOrmStore is not a cache/);
-    // Nest cannot close a context whose init failed (close() rethrows); the ORM never connected.
+    // Nest cannot close a context whose init failed (close() rethrows): close the ORM it made.
+    await ref.get(MikroORM).close(true);
   });
 
   it('throws a ConfigurationError at once when subscriber.store is not a declared store', () => {
