@@ -15,11 +15,19 @@ interface WriteFailureParams extends ScenarioParams {
   readonly restartEarly: boolean;
 }
 
-/** The most raw operations a write below makes (a put over two memcached tiers with replays). */
-export const MAX_K = 10;
+/**
+ * The most raw operations a write below makes: a put over two memcached fakes is 9 (two
+ * reservations, the database, then per tier `gets`, `cas` and the pointers).
+ */
+export const MAX_K = 9;
 
 /** Per k: schedules run, and schedules in which the k-th operation existed and failed. */
 const coverage = Array.from({ length: MAX_K + 1 }, () => ({ runs: 0, fired: 0 }));
+
+/** For each k from 1: in how many schedules the k-th operation of the write failed. */
+export function faultsFired(): number[] {
+  return coverage.slice(1).map((c) => c.fired);
+}
 
 /**
  * 6. A write whose k-th raw operation (counted over both shared tiers and the database) fails: its
