@@ -9,6 +9,7 @@ import { AsyncLocalStore } from '@stockpyle/core';
  */
 @Injectable()
 export class StockpyleRequestContextMiddleware implements NestMiddleware {
+  /** Calls `next` inside `AsyncLocalStore.run`, so everything the request does runs in its context. */
   use(_request: unknown, _response: unknown, next: (error?: unknown) => void): void {
     AsyncLocalStore.run(() => next());
   }
