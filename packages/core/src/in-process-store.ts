@@ -34,8 +34,15 @@ export abstract class InProcessStore extends BaseCacheStore<CacheRecord> {
     return raw;
   }
 
-  /** A synchronous lookup: the chain's first-tier hit costs no promise chain. */
+  /**
+   * A synchronous lookup: the chain's first-tier hit costs no promise chain. Reports a hit; a miss
+   * is reported by the `batchGet` a chain sends next, so it is counted once.
+   */
   peek<T extends object>(cls: Class<T>, query: KeyQuery<T>): T | undefined {
+    return this.#lookup(cls, query, false);
+  }
+
+  #lookup<T extends object>(cls: Class<T>, query: KeyQuery<T>, reportMiss: boolean): T | undefined {
     const meta = getMetadata(cls);
     const shape = meta.shapeFor(query);
     const key = this.keys.build(meta, shape, query);
@@ -47,7 +54,7 @@ export abstract class InProcessStore extends BaseCacheStore<CacheRecord> {
       const live = record.expiresAt === NEVER || !isExpired(record.expiresAt, Date.now());
       if (live && record.obj instanceof cls && matchesQuery(record.obj, shape, query)) found = record.obj as T;
     }
-    if (this.events.has(found === undefined ? 'miss' : 'hit')) {
+    if ((found !== undefined || reportMiss) && this.events.has(found === undefined ? 'miss' : 'hit')) {
       this.emit({ type: found === undefined ? 'miss' : 'hit', store: this.name, className: meta.name, count: 1 });
     }
     return found;
@@ -55,7 +62,7 @@ export abstract class InProcessStore extends BaseCacheStore<CacheRecord> {
 
   override get<T extends object>(cls: Class<T>, query: KeyQuery<T>): Promise<T | undefined> {
     try {
-      return Promise.resolve(this.peek(cls, query));
+      return Promise.resolve(this.#lookup(cls, query, true));
     } catch (error) {
       return Promise.reject(error);
     }

@@ -219,3 +219,17 @@ describe('ChainedStore', () => {
     });
   });
 });
+
+describe('ChainedStore events', () => {
+  it('a first-tier miss is counted once, a first-tier hit once', async () => {
+    const memory = new ProcessMemoryStore();
+    const db = new MemoryDatabase();
+    const counts: string[] = [];
+    memory.on('hit', (e) => counts.push(`hit:${e.count}`)).on('miss', (e) => counts.push(`miss:${e.count}`));
+    const chain = new ChainedStore([memory, db]);
+    await db.put(new Foo(1, 2, 'a'));
+    await chain.get(Foo, { id: 1 });
+    await chain.get(Foo, { id: 1 });
+    expect(counts).toEqual(['miss:1', 'hit:1']);
+  });
+});
