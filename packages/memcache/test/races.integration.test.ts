@@ -15,5 +15,5 @@ afterAll(() => client.close());
 
 describeAllRaces(
   realKit({ kind: 'memcached', create: (options) => new MemcacheStore({ ...options, client }) }),
-  raceRuns('STOCKPYLE_RACE_SERVER_RUNS', 300),
+  raceRuns('STOCKPYLE_RACE_SERVER_RUNS', 500),
 );

@@ -17,5 +17,5 @@ afterAll(async () => {
 
 describeAllRaces(
   realKit({ kind: 'redis', create: (options) => new RedisStore({ ...options, client }) }),
-  raceRuns('STOCKPYLE_RACE_SERVER_RUNS', 300),
+  raceRuns('STOCKPYLE_RACE_SERVER_RUNS', 500),
 );
