@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { BaseStore, type BaseStoreOptions } from './base-store';
-import { decodeRecord, encodeRecord, isDecodeFailure, type DecodeFailure } from './codec';
+import { DEFAULT_MAX_PAYLOAD_BYTES, decodeRecord, encodeRecord, isDecodeFailure, type DecodeFailure } from './codec';
 import { ConfigurationError } from './errors';
 import { KeyBuilder } from './keys';
 import { NEVER, checkLifetimeOption, expiryOf, isExpired } from './lifetime';
@@ -207,6 +207,12 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
       raw = this.encode({ kind: 'value', obj, expiresAt });
     } catch (error) {
       this.emit({ type: 'skip', store: this.name, className: meta.name, reason: `not encodable: ${(error as Error).message}` });
+      return undefined;
+    }
+    // What decoding refuses is not written: it would be read back as corrupt, removed and filled again.
+    if (typeof raw === 'string' && raw.length > DEFAULT_MAX_PAYLOAD_BYTES) {
+      const reason = `encoded value of ${raw.length} characters exceeds the ${DEFAULT_MAX_PAYLOAD_BYTES} decoding accepts`;
+      this.emit({ type: 'skip', store: this.name, className: meta.name, reason });
       return undefined;
     }
     const pointer = others.length === 0 ? undefined : this.encode({ kind: 'ptr', key: anchor, expiresAt } satisfies PointerRecord);
