@@ -26,6 +26,13 @@ export class FakeClock {
   }
 }
 
+/**
+ * The network bound of the timing rules: a cache operation or a database write answers within this
+ * many ms of being sent (a database query may take any time). Tombstones live 5 s, fills are dropped
+ * when their read started more than 2.5 s earlier; the protocol is safe while 3 bounds fit in 2.5 s.
+ */
+export const MAX_FLIGHT_MS = 500;
+
 /** What a scenario runs an operation under, so raw operations can be traced back to it. */
 export interface OpContext {
   /** Raw operations issued under this context count towards the world's fault plan. */
@@ -99,8 +106,6 @@ export class Gates {
   plan: FaultPlan | undefined;
   /** How far the clock moves while each successive message travels (cycled), within the network bound. */
   delays: readonly number[] = [];
-  /** The network bound used with `delays`. */
-  maxFlight = Infinity;
   /** Run after the clock has moved before a real server's operation (the server's clock cannot move). */
   afterTravel: (() => Promise<void>) | undefined;
   #delay = 0;
@@ -167,13 +172,16 @@ export class Gates {
     return exclusive(s, label, bound);
   }
 
-  /** Moves the clock by the next delay, as far as the network bound allows; whether it moved. */
-  #travel(): boolean {
-    if (this.delays.length === 0) return false;
-    const step = this.delays[this.#delay++ % this.delays.length]!;
+  /** Moves the clock by `ms`, as far as the network bound allows; whether it moved. */
+  advance(ms: number): boolean {
     const before = this.clock.now;
-    this.clock.now = Math.max(this.clock.now, Math.min(this.clock.now + step, this.horizon(this.maxFlight)));
+    this.clock.now = Math.max(before, Math.min(before + ms, this.horizon(MAX_FLIGHT_MS)));
     return this.clock.now !== before;
+  }
+
+  /** Moves the clock by the next delay; whether it moved. */
+  #travel(): boolean {
+    return this.delays.length > 0 && this.advance(this.delays[this.#delay++ % this.delays.length]!);
   }
 
   /** Waits for the scheduler to let an operation start. */

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type { ItemQuery } from './database';
 import type { Scenario, ScenarioParams } from './runner';
-import { MAX_FLIGHT_MS, travel, travelTimes } from './scenarios';
+import { travel, travelTimes } from './scenarios';
 import { show, type World } from './world';
 
 /** What the model tracks: which servers are down, so crash and restart commands stay meaningful. */
@@ -175,10 +175,7 @@ class Tick extends Started {
   }
 
   protected op(world: World): Promise<void> {
-    return world.gates.exclusive(`${this}`, async () => {
-      world.clock.now = Math.max(world.clock.now, Math.min(world.clock.now + this.ms, world.gates.horizon(MAX_FLIGHT_MS)));
-      await world.kit.expire?.(world);
-    });
+    return world.tick(this.ms);
   }
 
   toString(): string {

@@ -42,23 +42,10 @@ export function launch(
   return [...writing, ...reading, ...later, ...others.map((o) => o())];
 }
 
-/**
- * The network bound of the timing rules: a cache operation or a database write answers within this
- * many ms of being sent (a database query may take any time). Tombstones live 5 s, fills are dropped
- * when their read started more than 2.5 s earlier; the protocol is safe while 3 bounds fit in 2.5 s.
- */
-export const MAX_FLIGHT_MS = 500;
-
 /** Moves the fake clock by each step in turn, as far as the network bound allows at that moment. */
 export function ticks(world: World, steps: readonly number[]): () => Promise<void> {
   return async () => {
-    for (const step of steps) {
-      await world.gates.exclusive(`tick +${step}ms`, async () => {
-        const { clock } = world;
-        clock.now = Math.max(clock.now, Math.min(clock.now + step, world.gates.horizon(MAX_FLIGHT_MS)));
-        await world.kit.expire?.(world);
-      });
-    }
+    for (const step of steps) await world.tick(step);
   };
 }
 
@@ -70,7 +57,6 @@ export const travelTimes = fc.array(fc.constantFrom(0, 0, 0, 100, 450, 1_000, 2_
 /** Lets time pass while messages travel, within the network bound. */
 export function travel(world: World, delays: readonly number[]): void {
   world.gates.delays = delays;
-  world.gates.maxFlight = MAX_FLIGHT_MS;
 }
 
 /** Turns read specs into read operations of object `id` (whose alternate key is (zap, 'b')). */

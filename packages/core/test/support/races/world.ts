@@ -146,6 +146,13 @@ export class World {
     return proc;
   }
 
+  /** Time passing as one scheduled step, as far as the network bound allows. */
+  tick(ms: number): Promise<void> {
+    return this.gates.exclusive(`tick +${ms}ms`, async () => {
+      if (this.gates.advance(ms)) await this.kit.expire?.(this);
+    });
+  }
+
   /** Reads through `proc`'s chain (`get`s in one tick, or one `batchGet`) and checks each answer. */
   async read(proc: Proc, queries: readonly ItemQuery[], batch = false): Promise<void> {
     const from = this.db.seq;
