@@ -126,11 +126,15 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
   override async batchPut(objs: readonly object[]): Promise<void> {
     const now = Date.now();
     const writes: RawWrite<R>[] = [];
+    // An object not stored (lifetime past, too large, not encodable) must not leave its previous version.
+    const dropped: string[] = [];
     for (const obj of objs) {
-      const entry = this.#entry(metadataOf(obj), obj, now);
+      const meta = metadataOf(obj);
+      const entry = this.#entry(meta, obj, now);
       if (entry !== undefined) writes.push(entry.value, ...entry.pointers);
+      else dropped.push(...this.keys.keysOf(meta, obj, this.polymorphic).slice(0, 1));
     }
-    if (writes.length > 0) await this.writeRaw(writes, 'set');
+    await Promise.all([writes.length > 0 ? this.writeRaw(writes, 'set') : undefined, dropped.length > 0 ? this.removeRaw(dropped) : undefined]);
   }
 
   /** Tombstones each object's anchor; its pointers then lead nowhere. */
