@@ -32,7 +32,8 @@ export interface RowState {
  * with that error, to check that a database error reaches the caller unchanged.
  */
 export class VersionedDatabase extends BaseStore {
-  readonly #rows = new Map<number, Doc>();
+  /** Copies of the rows, by id, of whatever decorated class was put (fault tests use one class each). */
+  readonly #rows = new Map<number, object>();
   readonly #states = new Map<number, RowState>();
   #sequence = 0;
   /** Each call's simulated round trip, in ms. */
@@ -57,36 +58,43 @@ export class VersionedDatabase extends BaseStore {
   async batchPut(objs: readonly object[]): Promise<void> {
     await this.#roundTrip();
     for (const obj of objs) {
-      const doc = obj as Doc;
-      doc.version = ++this.#sequence;
-      this.#rows.set(doc.id, new Doc(doc.id, doc.slug, doc.version, doc.body));
-      this.#states.set(doc.id, { version: doc.version, deleted: false });
+      const row = obj as { id: number; version?: number };
+      row.version = ++this.#sequence;
+      this.#rows.set(row.id, copy(obj));
+      this.#states.set(row.id, { version: row.version, deleted: false });
     }
   }
 
   async batchGet<T extends object>(cls: Class<T>, queries: readonly KeyQuery<T>[]): Promise<(T | undefined)[]> {
-    getMetadata(cls);
+    const meta = getMetadata(cls);
     this.reads++;
     await this.#roundTrip();
     return queries.map((q) => {
-      const query = q as Partial<Doc>;
-      const id = query.id ?? (typeof query.slug === 'string' ? Number(query.slug.slice(4)) : NaN);
-      const row = this.#rows.get(id);
-      if (row === undefined || (query.slug !== undefined && row.slug !== query.slug)) return undefined;
-      return new Doc(row.id, row.slug, row.version, row.body) as unknown as T;
+      const query = q as Record<string, unknown>;
+      const attrs = meta.shapeFor(q).attrs;
+      for (const row of this.#rows.values()) {
+        const r = row as Record<string, unknown>;
+        if (row instanceof cls && attrs.every((a) => r[a] === query[a])) return copy(row) as T;
+      }
+      return undefined;
     });
   }
 
   async batchDelete(objs: readonly object[]): Promise<void> {
     await this.#roundTrip();
     for (const obj of objs) {
-      const { id } = obj as Doc;
+      const { id } = obj as { id: number };
       if (!this.#rows.delete(id)) continue;
       this.#states.set(id, { version: ++this.#sequence, deleted: true });
     }
   }
 
   async release(): Promise<void> {}
+}
+
+/** A deep copy with the same prototype, as a database hands out a fresh object per read. */
+function copy(obj: object): object {
+  return Object.assign(Object.create(Object.getPrototypeOf(obj) as object) as object, structuredClone({ ...obj }));
 }
 
 export const slugOf = (id: number): string => `doc-${id}`;
