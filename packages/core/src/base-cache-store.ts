@@ -171,7 +171,12 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
     ]);
   }
 
-  /** Writes back objects read lower down, only where the anchor holds neither a value nor a tombstone. */
+  /**
+   * Writes back objects read lower down, only where the anchor holds neither a value nor a
+   * tombstone. Pointers are overwritten: they are checked against the anchor's value on every read,
+   * so a wrong one costs a miss, while one left behind by an object that no longer has that key
+   * would otherwise keep the key from ever being filled again.
+   */
   async fill(objs: readonly object[], readStartedAt: number): Promise<void> {
     if (objs.length === 0) return;
     const now = Date.now();
@@ -184,7 +189,7 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
     if (entries.length === 0) return;
     await this.fillRaw(entries.map((e) => e.value), readStartedAt);
     const pointers = entries.flatMap((e) => e.pointers);
-    if (pointers.length > 0) await this.fillRaw(pointers, readStartedAt);
+    if (pointers.length > 0) await this.writeRaw(pointers, 'set');
     if (this.events.has('fill')) this.emit({ type: 'fill', store: this.name, className: first.name, count: objs.length });
   }
 

@@ -1,0 +1,62 @@
+import 'reflect-metadata';
+import { ChainedStore, DictionaryStore, ProcessMemoryStore, Stockpyle, type DictionaryBackend } from '@stockpyle/core';
+import { CountingStore } from '@stockpyle/core/testing';
+import { MemoryDatabase } from '../support/memory-database';
+
+@Stockpyle({ keys: ['id', ['zap', 'bar']], name: 'regression.StalePointer.Foo' })
+class Foo {
+  constructor(public id: number, public zap: number, public bar: string) {}
+}
+
+/** A backend that drops entries when their TTL has passed, as memcached and Redis do. */
+class ExpiringMap implements DictionaryBackend {
+  readonly #entries = new Map<string, { value: string; until: number }>();
+
+  get(key: string): string | undefined {
+    const entry = this.#entries.get(key);
+    if (entry !== undefined && entry.until <= Date.now()) this.#entries.delete(key);
+    return this.#entries.get(key)?.value;
+  }
+
+  set(key: string, value: string, ttlMs?: number): void {
+    this.#entries.set(key, { value, until: ttlMs === undefined ? Infinity : Date.now() + ttlMs });
+  }
+
+  delete(key: string): void {
+    this.#entries.delete(key);
+  }
+}
+
+// Found by the driven race suite races/key-change (its refill check): when an object gave up an
+// alternate key and another took it through the ORM (which only invalidates), the pointer left
+// under that key kept every later fill from writing the new one, so the key was never cached again.
+describe('ChainedStore', () => {
+  describe('get()', () => {
+    const realNow = Date.now;
+    afterEach(() => {
+      Date.now = realNow;
+    });
+
+    it.each([
+      ['a shared tier', () => new DictionaryStore(new ExpiringMap())],
+      ['process memory', () => new ProcessMemoryStore()],
+    ])('caches an alternate key again in %s once another object has taken it', async (_name, tier) => {
+      const db = CountingStore.wrap(new MemoryDatabase());
+      const chain = new ChainedStore([tier(), db]);
+      const old = new Foo(1, 7, 'b');
+      await chain.put(old);
+      await chain.get(Foo, { zap: 7, bar: 'b' });
+      // The ORM deletes the old object and inserts one with its alternate key; the subscriber invalidates both.
+      await db.delete(old);
+      const taken = new Foo(3, 7, 'b');
+      await db.put(taken);
+      await chain.invalidate([old, taken]);
+      const later = realNow() + 60_000; // the tombstones have expired
+      Date.now = () => later;
+      db.resetCounts();
+      expect((await chain.get(Foo, { zap: 7, bar: 'b' }))?.id).toBe(3);
+      expect((await chain.get(Foo, { zap: 7, bar: 'b' }))?.id).toBe(3);
+      expect(db.counts.batchGet).toBe(1);
+    });
+  });
+});
