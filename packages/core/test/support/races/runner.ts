@@ -18,6 +18,8 @@ export interface Scenario<P extends ScenarioParams> {
   setup(world: World, params: P, naive: Naive | undefined): Promise<() => Promise<unknown>[]>;
   /** More figures to print after the runs (coverage). */
   summary?(): string;
+  /** Also check, after settling, that a fill of each object makes every tier answer it (`World.refill`). */
+  readonly liveness?: boolean;
 }
 
 export interface RaceReport {
@@ -58,6 +60,7 @@ export async function runRaces<P extends ScenarioParams>(
           world.gates.scheduler = s;
           await drive(s, Promise.allSettled(launch()));
           await world.settle();
+          if (scenario.liveness === true && naive === undefined) await world.refill();
         } finally {
           await world.close();
           times.push(performance.now() - t0);

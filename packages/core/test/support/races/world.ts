@@ -225,6 +225,28 @@ export class World {
     if (this.procs.length > 0) for (const tier of this.procs[0]!.shared) await check(tier, undefined);
   }
 
+  /**
+   * Liveness, after `settle`: once tombstones have expired, a fill of the database's object makes
+   * every tier answer each of its keys with it (a miss is always safe, but a key that can never be
+   * cached again is a bug too).
+   */
+  async refill(): Promise<void> {
+    this.clock.now += 60_000;
+    await this.kit.expire?.(this);
+    const current = this.db.seq;
+    const tiers = [...this.procs.map((p) => p.memory), ...(this.procs[0]?.shared ?? [])];
+    for (const q of this.#everyKey()) {
+      const row = this.db.answerAt(current, q);
+      if (row === undefined) continue;
+      for (const tier of tiers) {
+        if ((await tier.get(Item, q))?.version === row.version) continue;
+        await tier.fill([new Item(row.id, row.zap, row.bar, row.version, row.ttl)], Date.now());
+        const obj = await tier.get(Item, q);
+        if (obj?.version !== row.version) this.problems.push(`after a fill of ${describe(row)}, ${tier.name} answers ${show(q)} with ${obj === undefined ? 'nothing' : describe(obj)}`);
+      }
+    }
+  }
+
   async close(): Promise<void> {
     this.gates.scheduler = undefined;
     await Promise.all(this.procs.map((p) => p.chain.release()));
