@@ -1,6 +1,7 @@
 import { BaseCacheStore, type CacheStoreOptions, type RawWrite } from './base-cache-store';
+import { isDecodeFailure } from './codec';
 import { ConfigurationError } from './errors';
-import { NEVER } from './lifetime';
+import { NEVER, isExpired } from './lifetime';
 
 /**
  * The base for a store over any dictionary-like backend: implement `getItem`, `setItem` and
@@ -21,7 +22,17 @@ export abstract class BaseDictionaryStore extends BaseCacheStore<string> {
   }
 
   protected async writeRaw(writes: readonly RawWrite<string>[], mode: 'set' | 'add'): Promise<void> {
-    await Promise.all(writes.map((w) => this.#writeIf(w, mode === 'add' ? (v) => typeof v !== 'string' : undefined)));
+    await Promise.all(writes.map((w) => this.#writeIf(w, mode === 'add' ? (v) => this.#absent(v) : undefined)));
+  }
+
+  /**
+   * Whether an `add` may write over `current`: nothing is there, or an entry past its expiry that a
+   * backend without TTLs (a `Map`) still holds; an expired tombstone would otherwise block fills forever.
+   */
+  #absent(current: unknown): boolean {
+    if (typeof current !== 'string') return true;
+    const record = this.decode(current);
+    return !isDecodeFailure(record) && isExpired(record.expiresAt, Date.now());
   }
 
   protected async swapRaw(writes: readonly RawWrite<string>[], expected: string): Promise<readonly boolean[]> {
