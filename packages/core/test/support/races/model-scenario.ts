@@ -216,8 +216,8 @@ interface ModelParams extends ScenarioParams {
  * rollbacks and commits whose reply is lost, ORM writes, server crashes, partitions and restarts,
  * clock ticks, by two processes sharing the database and the shared tiers, each with its own
  * memory tier. Every read is checked when it returns (a version the database held while it ran,
- * or a miss; see World for what another process's writes and missed invalidations allow), and
- * every tier once everything has settled.
+ * or a miss; see World for what another process's writes and missed invalidations allow), every
+ * tier once everything has settled, and that every tier can be filled again once tombstones expire.
  */
 export const modelRuns: Scenario<ModelParams> = {
   name: 'model',
@@ -231,4 +231,5 @@ export const modelRuns: Scenario<ModelParams> = {
     const real: Real = { world, ops: [] };
     return () => [fc.asyncModelRun(() => ({ model: { down: new Set<number>() }, real }), p.commands).then(() => Promise.allSettled(real.ops))];
   },
+  liveness: true,
 };

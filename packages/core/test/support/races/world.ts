@@ -170,7 +170,7 @@ export class World {
       this.#running.get(proc)!.delete(running);
     }
     const to = this.db.seq;
-    found.forEach((obj, i) => this.#checkRead(proc, queries[i]!, obj, this.#visibleFrom(from, startedAt), to, own));
+    found.forEach((obj, i) => this.#checkRead(proc, queries[i]!, obj, { from, to, startedAt }, own));
   }
 
   /** A write-through of `items` by `proc`; `faulted` makes its raw operations count for the fault plan. */
@@ -227,8 +227,8 @@ export class World {
 
   /**
    * Liveness, after `settle`: once tombstones have expired, a fill of the database's object makes
-   * every tier answer each of its keys with it (a miss is always safe, but a key that can never be
-   * cached again is a bug too).
+   * every tier that answers a key with nothing answer it (a miss is always safe, but a key that can
+   * never be cached again is a bug too).
    */
   async refill(): Promise<void> {
     this.clock.now += 60_000;
@@ -239,7 +239,11 @@ export class World {
       const row = this.db.answerAt(current, q);
       if (row === undefined) continue;
       for (const tier of tiers) {
-        if ((await tier.get(Item, q))?.version === row.version) continue;
+        if ((await tier.get(Item, q)) !== undefined) continue; // what it answers, settle has checked
+        // A memory tier may keep a version another process has overwritten (settle allows it): it is
+        // filled again once that version's lifetime ends, not before.
+        const held = await tier.get(Item, { id: row.id });
+        if (held !== undefined && held.version !== row.version) continue;
         await tier.fill([new Item(row.id, row.zap, row.bar, row.version, row.ttl)], Date.now());
         const obj = await tier.get(Item, q);
         if (obj?.version !== row.version) this.problems.push(`after a fill of ${describe(row)}, ${tier.name} answers ${show(q)} with ${obj === undefined ? 'nothing' : describe(obj)}`);
@@ -280,7 +284,8 @@ export class World {
     }
   }
 
-  #checkRead(proc: Proc, q: ItemQuery, obj: Item | undefined, from: number, to: number, own: ReadonlyMap<number, number>): void {
+  #checkRead(proc: Proc, q: ItemQuery, obj: Item | undefined, read: ReadWindow, own: ReadonlyMap<number, number>): void {
+    const { from, to } = read;
     if (obj === undefined) return;
     if (!(obj instanceof Item)) {
       this.problems.push(`${proc.name} read ${show(q)} and got a ${typeof obj}, not an Item`);
@@ -294,26 +299,30 @@ export class World {
     // landed later) may serve what that process was overwriting, until that process next uses the
     // tier: it replays what it missed first. Its own reads are not affected; other processes' are.
     for (const owed of this.#owed) if (owed.proc !== proc) lo = Math.min(lo, owed.since);
-    if (this.#wasAnswer(q, obj, lo, to)) return;
+    if (this.#wasAnswer(q, obj, lo, to) || this.#stillVisible(q, obj, read)) return;
     const window = [];
     for (let k = lo; k <= to; k++) window.push(describeRow(this.db.answerAt(k, q)));
     this.problems.push(`${proc.name} read ${show(q)} -> ${describe(obj)}, but while it ran the database answered ${window.join(' then ')}`);
   }
 
   /**
-   * The earliest history index whose answer a read that started at `from` may still return: a
-   * state is not yet visible while the operation that produced it has not returned, if it
-   * invalidates the caches only after the database or raced another write of the same object.
-   * Every other write is visible from its database commit on: it reserved the caches first.
+   * Whether `obj` was the answer to `q` in a state before the read began whose every later change
+   * to that answer was not yet visible when it began: a change is not, while the operation that made
+   * it has not returned, if that operation invalidates the caches only after the database or raced
+   * another write of the same object. Every other write is visible from its database commit on: it
+   * reserved the caches first.
    */
-  #visibleFrom(from: number, startedAt: number): number {
-    let lo = from;
-    while (lo > 0) {
-      const by = this.db.producedBy[lo];
-      if (by === undefined || !(by.invalidatesAfter || by.contested) || by.doneAt < startedAt) break;
-      lo--;
+  #stillVisible(q: ItemQuery, obj: Item, read: ReadWindow): boolean {
+    for (let k = read.from - 1; k >= 0; k--) {
+      const before = this.db.answerAt(k, q);
+      const after = this.db.answerAt(k + 1, q);
+      if (before?.id !== after?.id || before?.version !== after?.version) {
+        const by = this.db.producedBy[k + 1];
+        if (by === undefined || !(by.invalidatesAfter || by.contested) || by.doneAt < read.startedAt) return false;
+      }
+      if (before?.id === obj.id && before.version === obj.version) return true;
     }
-    return lo;
+    return false;
   }
 
   #wasAnswer(q: ItemQuery, obj: Item, lo: number, hi: number): boolean {
@@ -336,6 +345,13 @@ export class World {
     }
     return [...[...ids].map((id) => ({ id })), ...pairs.values()];
   }
+}
+
+/** A read's place in the database's history: the states at its start and end, and its start event. */
+interface ReadWindow {
+  readonly from: number;
+  readonly to: number;
+  readonly startedAt: number;
 }
 
 /** Replaces the protocol with the naive design: fills and commits are plain sets, or fills are never dropped as too late. */
