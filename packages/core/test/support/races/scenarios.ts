@@ -167,8 +167,8 @@ export const outlivedTombstone: Scenario<OutlivedParams> = {
     fc.record({
       kinds: kit.kinds(1),
       prefill,
-      write: writeKind,
-      ttl: fc.constantFrom(undefined, 1, 2, 4, 30),
+      ttl: fc.constantFrom(undefined, 1, 1, 2, 30),
+      write: fc.constantFrom<WriteKind>('put', 'put', 'delete', 'external-put', 'external-delete'),
       reads: fc.array(readSpec, { minLength: 1, maxLength: 3 }),
       ticks: tickSteps,
       delays: travelTimes,
