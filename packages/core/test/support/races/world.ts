@@ -93,7 +93,7 @@ export class World {
   #events = 0;
   #circuitOpened = false;
   /** History index at the start of each operation running, per process. */
-  readonly #running = new Map<Proc, Set<{ readonly from: number }>>();
+  readonly #running = new Map<Proc, Set<{ readonly from: number; readonly keys?: ReadonlySet<string> }>>();
   /** Writes running, by the ids they write. */
   readonly #writing = new Set<{ readonly ids: ReadonlySet<number>; readonly receipt: Receipt }>();
   /** Invalidations a process missed on a shared tier because a call failed, and since when. */
@@ -158,7 +158,14 @@ export class World {
     const from = this.db.seq;
     const startedAt = ++this.#events;
     const own = new Map(proc.lastOwn);
-    const running = { from };
+    // The chain shares a read of the same key already in flight in this process (single-flight):
+    // such a read answers as of the shared read's start, which may precede this one's.
+    const joined = queries.map((q) => {
+      let since = from;
+      for (const op of this.#running.get(proc)!) if (op.keys?.has(show(q))) since = Math.min(since, op.from);
+      return since;
+    });
+    const running = { from, keys: new Set(queries.map(show)) };
     this.#running.get(proc)!.add(running);
     let found: (Item | undefined)[];
     try {
@@ -170,7 +177,7 @@ export class World {
       this.#running.get(proc)!.delete(running);
     }
     const to = this.db.seq;
-    found.forEach((obj, i) => this.#checkRead(proc, queries[i]!, obj, { from, to, startedAt }, own));
+    found.forEach((obj, i) => this.#checkRead(proc, queries[i]!, obj, { from, to, startedAt, joined: joined[i]! }, own));
   }
 
   /** A write-through of `items` by `proc`; `faulted` makes its raw operations count for the fault plan. */
@@ -285,7 +292,7 @@ export class World {
   }
 
   #checkRead(proc: Proc, q: ItemQuery, obj: Item | undefined, read: ReadWindow, own: ReadonlyMap<number, number>): void {
-    const { from, to } = read;
+    const { to } = read;
     if (obj === undefined) return;
     if (!(obj instanceof Item)) {
       this.problems.push(`${proc.name} read ${show(q)} and got a ${typeof obj}, not an Item`);
@@ -294,7 +301,7 @@ export class World {
     // Another process's write cannot reach this process's memory: there, anything this process
     // has not itself overwritten may still be served (bounded by lifetimes, DESIGN.md invariant 4).
     const relaxed = this.procs.length > 1 && proc.memory.served.has(obj);
-    let lo = relaxed ? Math.min(from, own.get(obj.id) ?? 0) : from;
+    let lo = relaxed ? Math.min(read.joined, own.get(obj.id) ?? 0) : read.joined;
     // A shared tier that missed another process's invalidation (a call failed, or timed out and
     // landed later) may serve what that process was overwriting, until that process next uses the
     // tier: it replays what it missed first. Its own reads are not affected; other processes' are.
@@ -352,6 +359,8 @@ interface ReadWindow {
   readonly from: number;
   readonly to: number;
   readonly startedAt: number;
+  /** The start (database state) of the earliest read in flight of the same key this read may have joined. */
+  readonly joined: number;
 }
 
 /** Replaces the protocol with the naive design: fills and commits are plain sets, or fills are never dropped as too late. */
