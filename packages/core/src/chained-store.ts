@@ -44,6 +44,8 @@ interface Waiter {
 export class ChainedStore extends BaseStore {
   readonly stores: readonly Store[];
   readonly #tiers: Tier[];
+  /** The tiers that take part in the cache protocol, fastest first. */
+  readonly #caches: Tier[];
   readonly #timeout: number;
   readonly #coalesce: boolean;
   readonly #maxPending: number;
@@ -82,6 +84,7 @@ export class ChainedStore extends BaseStore {
       breaker: new CircuitBreaker(options.breaker),
       pending: new Set(),
     }));
+    this.#caches = this.#tiers.filter((t) => t.cache !== undefined);
     this.#timeout = tierTimeout;
     this.#coalesce = coalesce;
     this.#maxPending = maxPendingInvalidations;
@@ -114,9 +117,8 @@ export class ChainedStore extends BaseStore {
     try {
       const token = randomUUID();
       const tickets = new Map<Tier, WriteTicket>();
-      const caches = this.#tiers.filter((t) => t.cache !== undefined);
       await Promise.all(
-        caches.map(async (tier) => {
+        this.#caches.map(async (tier) => {
           const ticket = { token, expiresAt: Date.now() + tier.cache!.tombstoneMs };
           if (await this.#guard(tier, 'reserve', objs, () => tier.cache!.reserve(objs, ticket))) tickets.set(tier, ticket);
         }),
@@ -129,7 +131,7 @@ export class ChainedStore extends BaseStore {
           } catch (error) {
             // The store may have written before failing (a lost reply), after a concurrent writer
             // replaced this write's reservations with its own, now older, value: tombstone again.
-            await Promise.all(caches.map((t) => this.#guard(t, 'delete', objs, () => t.cache!.batchDelete(objs))));
+            await this.#tombstone(objs, 'delete');
             throw error;
           }
           continue;
@@ -157,19 +159,16 @@ export class ChainedStore extends BaseStore {
         if (tier.cache === undefined) await this.#asOwnWrite(objs, () => tier.store.batchDelete(objs));
       }
     } finally {
-      await Promise.all(
-        this.#tiers
-          .filter((t) => t.cache !== undefined)
-          .map((tier) => this.#guard(tier, 'delete', objs, () => tier.cache!.batchDelete(objs))),
-      );
+      await this.#tombstone(objs, 'delete');
       this.#writing--;
     }
   }
 
   /**
    * Leaves tombstones in every cache tier and touches no other store: how writes made elsewhere (an
-   * ORM subscriber after a commit) reach the caches. Objects this chain is itself writing in the
-   * current async context are skipped, as its own protocol covers them. A failing tier never makes it
+   * ORM subscriber after a commit) reach the caches. Objects this chain is writing to its other
+   * stores at that moment are skipped (the subscriber reacting to the chain's own flush), as its own
+   * protocol covers them. A failing tier never makes it
    * throw: the failure is reported and the tier is invalidated again before it is trusted.
    */
   async invalidate(objs: readonly object[]): Promise<void> {
@@ -178,14 +177,15 @@ export class ChainedStore extends BaseStore {
     todo.forEach((o) => metadataOf(o));
     this.#startWrite();
     try {
-      await Promise.all(
-        this.#tiers
-          .filter((t) => t.cache !== undefined)
-          .map((tier) => this.#guard(tier, 'invalidate', todo, () => tier.cache!.batchDelete(todo))),
-      );
+      await this.#tombstone(todo, 'invalidate');
     } finally {
       this.#writing--;
     }
+  }
+
+  /** Tombstones the objects in every cache tier; a failing tier is reported and remembered, never thrown. */
+  async #tombstone(objs: readonly object[], operation: string): Promise<void> {
+    await Promise.all(this.#caches.map((tier) => this.#guard(tier, operation, objs, () => tier.cache!.batchDelete(objs))));
   }
 
   /** Releases every store in the chain. */
