@@ -4,7 +4,7 @@ import { ChainedStore, ProcessMemoryStore, Stockpyle, StockpyleError, TimeoutErr
 import { Redis } from 'ioredis';
 import { RedisStore } from '@stockpyle/redis';
 import { startRedis, startRedisCluster, type RedisClusterHandle, type ServiceHandle } from '../../../test-support/services';
-import { MemoryDatabase } from './support/memory-database';
+import { MemoryDatabase } from '../../core/test/support/memory-database';
 
 // Failure tests kill, freeze and restart servers of their own, never the shared ones.
 // Recovery waits for ioredis's background reconnection (up to 2 s between attempts).
