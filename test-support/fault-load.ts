@@ -420,17 +420,21 @@ export function describeResult(server: string, r: ScenarioResult): string {
 
 /**
  * Holds `db`'s next batchGet after it has read its rows (so it answers with what the database had
- * when it was asked) until the returned function is called.
+ * when it was asked) until `release` is called; `read` settles once those rows are read, so a test
+ * can order a write after the read without guessing how long the tiers above take.
  */
-export function holdNextRead(db: VersionedDatabase): () => void {
+export function holdNextRead(db: VersionedDatabase): { read: Promise<void>; release: () => void } {
   let release = (): void => undefined;
+  let signalRead = (): void => undefined;
   const gate = new Promise<void>((resolve) => (release = resolve));
-  const read = db.batchGet.bind(db);
+  const readDone = new Promise<void>((resolve) => (signalRead = resolve));
+  const batchGet = db.batchGet.bind(db);
   db.batchGet = async (cls, queries) => {
-    db.batchGet = read;
-    const rows = await read(cls, queries);
+    db.batchGet = batchGet;
+    const rows = await batchGet(cls, queries);
+    signalRead();
     await gate;
     return rows;
   };
-  return release;
+  return { read: readDone, release };
 }

@@ -155,12 +155,12 @@ export function describeFaultSuite(tier: FaultSuiteTier): void {
       try {
         const doc = new Doc(1, slugOf(1));
         await db.put(doc); // in the database only: the tier misses it
-        const release = holdNextRead(db);
+        const held = holdNextRead(db);
         const reading = chain.get(Doc, { id: 1 }); // misses the tier, reads the database, waits
-        await sleep(50);
+        await held.read; // the database answered with the object; its answer is held back
         await chain.delete(doc); // the tombstone reaches the tier
         server.pause();
-        release(); // the reader's fill is sent to the frozen server and times out
+        held.release(); // the reader's fill is sent to the frozen server and times out
         expect((await reading)?.version).toBe(doc.version); // it began before the delete: fine
         await sleep(tier.tombstoneGoneAfterMs); // longer than the tombstone lives on the server
         server.resume();
