@@ -269,12 +269,12 @@ function unique(keys: readonly (string | undefined)[]): string[] {
 
 /** Guards against hash collisions and stale alternate keys: the object must carry the queried values. */
 export function matchesQuery(obj: object, shape: KeyShape, query: object): boolean {
-  for (const attr of shape.attrs) {
+  const attrs = shape.attrs;
+  for (let i = 0; i < attrs.length; i++) {
+    const attr = attrs[i]!;
     const a = (obj as Record<string, unknown>)[attr];
     const b = (query as Record<string, unknown>)[attr];
-    if (a === b) continue;
-    if (a instanceof Date && b instanceof Date && a.getTime() === b.getTime()) continue;
-    return false;
+    if (a !== b && !(a instanceof Date && b instanceof Date && a.getTime() === b.getTime())) return false;
   }
   return true;
 }

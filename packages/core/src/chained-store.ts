@@ -51,6 +51,9 @@ export class ChainedStore extends BaseStore {
   readonly #maxPending: number;
   /** Whether any store below the first takes part in adoption: if none, a first-tier hit allocates nothing. */
   readonly #adoptsBelowTop: boolean;
+  /** The first tier, and its synchronous lookup when it has one: the hit path. */
+  readonly #top: Tier;
+  readonly #topPeek: CacheTier | undefined;
   readonly #ids = new KeyBuilder();
   readonly #queued = new Map<Class, Waiter[]>();
   readonly #inFlight = new Map<string, Promise<object | undefined>>();
@@ -89,13 +92,15 @@ export class ChainedStore extends BaseStore {
     this.#coalesce = coalesce;
     this.#maxPending = maxPendingInvalidations;
     this.#adoptsBelowTop = stores.slice(1).some(isAdoptingStore);
+    this.#top = this.#tiers[0]!;
+    this.#topPeek = this.#top.cache?.peek === undefined ? undefined : this.#top.cache;
   }
 
   override get<T extends object>(cls: Class<T>, query: KeyQuery<T>): Promise<T | undefined> {
     try {
-      const top = this.#tiers[0]!;
-      if (top.cache?.peek !== undefined && top.pending.size === 0) {
-        const hit = top.cache.peek(cls, query);
+      const peeking = this.#topPeek;
+      if (peeking !== undefined && this.#top.pending.size === 0) {
+        const hit = peeking.peek!(cls, query);
         if (hit !== undefined) return Promise.resolve(this.#adoptsBelowTop ? (this.#adopt([hit], 1)[0] as T) : hit);
       }
       if (!this.#coalesce) return this.#load(cls, [query]).then((r) => r[0]);

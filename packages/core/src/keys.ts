@@ -65,14 +65,21 @@ interface ShapeKeys {
 }
 
 /**
+ * Key heads and memos by namespace, shared by every builder of that namespace: the stores of a chain
+ * (and the chain itself) build each key once, not once per tier.
+ */
+const SHARED = new Map<string, WeakMap<KeyShape, ShapeKeys>>();
+
+/**
  * Builds cache keys for one store. The namespace (`stockpyle:1:` plus the store's prefix) is fixed
  * at construction; each class's key heads are computed once and cached. Keys of single-attribute
- * shapes are remembered (a bounded memo), so a repeated lookup returns the very string an in-process
- * map holds: no string building, and a map lookup that compares one pointer.
+ * shapes are remembered (a bounded memo shared by the builders of one namespace), so a repeated
+ * lookup returns the very string an in-process map holds: no string building, and a map lookup that
+ * compares one pointer.
  */
 export class KeyBuilder {
   readonly namespace: string;
-  readonly #shapes = new WeakMap<KeyShape, ShapeKeys>();
+  readonly #shapes: WeakMap<KeyShape, ShapeKeys>;
   #lastShape: KeyShape | undefined;
   #lastKeys: ShapeKeys | undefined;
 
@@ -88,6 +95,9 @@ export class KeyBuilder {
       );
     }
     this.namespace = `stockpyle:${FORMAT_VERSION}:${escaped === undefined ? '' : `${escaped}:`}`;
+    let shapes = SHARED.get(this.namespace);
+    if (shapes === undefined) SHARED.set(this.namespace, (shapes = new WeakMap()));
+    this.#shapes = shapes;
   }
 
   #keysFor(meta: ClassMetadata, shape: KeyShape): ShapeKeys {

@@ -64,19 +64,30 @@ interface Registry {
   byName: Map<string, Class>;
   resolved: Map<Class, ClassMetadata>;
   resolvers: MetadataResolver[];
+  /** The metadata last asked for (`undefined` once anything changes): the hot path. */
+  last?: ClassMetadata | undefined;
 }
 
 // Kept on globalThis under a registered symbol so two copies of the package share one registry.
 const REGISTRY = Symbol.for('stockpyle.metadata.v1');
 const globalSlot = globalThis as unknown as { [REGISTRY]?: Registry };
 
+// The registry object is never replaced once made (clearing empties it), so each copy may keep it.
+let shared: Registry | undefined;
+
 function registry(): Registry {
-  return (globalSlot[REGISTRY] ??= {
+  return (shared ??= globalSlot[REGISTRY] ??= {
     declarations: new Map(),
     byName: new Map(),
     resolved: new Map(),
     resolvers: [],
   });
+}
+
+function forgetResolved(reg: Registry, cls?: Class): void {
+  if (cls === undefined) reg.resolved.clear();
+  else reg.resolved.delete(cls);
+  reg.last = undefined;
 }
 
 function normalizeKeys(clsName: string, keys: unknown): (readonly string[])[] {
@@ -122,7 +133,7 @@ export function Stockpyle(options: StockpyleOptions = {}): ClassDecorator {
     const reg = registry();
     claimName(reg, name, cls);
     reg.declarations.set(cls, { cls, name, keys });
-    reg.resolved.delete(cls);
+    forgetResolved(reg, cls);
   };
 }
 
@@ -130,7 +141,7 @@ export function Stockpyle(options: StockpyleOptions = {}): ClassDecorator {
 export function registerMetadataResolver(resolver: MetadataResolver): void {
   const reg = registry();
   if (!reg.resolvers.includes(resolver)) reg.resolvers.push(resolver);
-  reg.resolved.clear();
+  forgetResolved(reg);
 }
 
 function nearestDeclared(cls: Class): Declaration | undefined {
@@ -162,17 +173,20 @@ function buildShapes(keys: readonly (readonly string[])[]): KeyShape[] {
 
 function makeShapeLookup(name: string, shapes: readonly KeyShape[]): (query: object) => KeyShape {
   const byId = new Map(shapes.map((s) => [s.id, s]));
+  // Most lookups name the first key, most first keys are one attribute: checked without a map.
+  const first = shapes[0]!.attrs.length === 1 ? shapes[0]! : undefined;
+  const firstAttr = first?.attrs[0];
   return (query) => {
     if (query === null || typeof query !== 'object') {
       throw new UnknownKeyError(`A query for ${name} must be an object such as { ${shapes[0]!.declared.join(': ..., ')}: ... }`);
     }
     let id = '';
     let count = 0;
-    // Fast path: one attribute needs no sort.
     for (const attr in query) {
       id = count === 0 ? attr : `${id}\u0000${attr}`;
       count++;
     }
+    if (count === 1 && id === firstAttr) return first!;
     const shape = byId.get(count > 1 ? id.split('\u0000').sort().join(',') : id);
     if (shape === undefined) {
       throw UnknownKeyError.forQuery(name, Object.keys(query), shapes.map((s) => s.declared));
@@ -187,8 +201,10 @@ function makeShapeLookup(name: string, shapes: readonly KeyShape[]): (query: obj
  */
 export function getMetadata(cls: Class): ClassMetadata {
   const reg = registry();
+  const last = reg.last;
+  if (last !== undefined && last.cls === cls) return last;
   const cached = reg.resolved.get(cls);
-  if (cached !== undefined) return cached;
+  if (cached !== undefined) return (reg.last = cached);
   if (typeof cls !== 'function') throw NotStockpyleClassError.forClass(cls);
 
   const own = reg.declarations.get(cls);
@@ -244,6 +260,6 @@ export function clearMetadata(): void {
   const reg = registry();
   reg.declarations.clear();
   reg.byName.clear();
-  reg.resolved.clear();
+  forgetResolved(reg);
   reg.resolvers.length = 0;
 }
