@@ -31,6 +31,14 @@ export interface RawWrite<R> {
   readonly expiresAt: number;
 }
 
+interface Entry<R> {
+  readonly value: RawWrite<R>;
+  readonly pointers: readonly RawWrite<R>[];
+}
+
+/** Shared by every entry without pointers; never written to. */
+const NO_WRITES: readonly RawWrite<never>[] = Object.freeze([]);
+
 interface Located {
   readonly meta: ClassMetadata;
   readonly shape: KeyShape;
@@ -185,10 +193,16 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
       this.emit({ type: 'skip', store: this.name, className: first.name, reason: 'fill arrived too late to be safe' });
       return;
     }
-    const entries = objs.map((obj) => this.#entry(metadataOf(obj), obj, now)).filter((e) => e !== undefined);
-    if (entries.length === 0) return;
-    await this.fillRaw(entries.map((e) => e.value), readStartedAt);
-    const pointers = entries.flatMap((e) => e.pointers);
+    const values: RawWrite<R>[] = [];
+    const pointers: RawWrite<R>[] = [];
+    for (const obj of objs) {
+      const entry = this.#entry(metadataOf(obj), obj, now);
+      if (entry === undefined) continue;
+      values.push(entry.value);
+      for (const p of entry.pointers) pointers.push(p);
+    }
+    if (values.length === 0) return;
+    await this.fillRaw(values, readStartedAt);
     if (pointers.length > 0) await this.writeRaw(pointers, 'set');
     if (this.events.has('fill')) this.emit({ type: 'fill', store: this.name, className: first.name, count: objs.length });
   }
@@ -203,10 +217,11 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
   }
 
   /** The value write at the anchor and the pointer writes, or `undefined` when `obj` must not be stored. */
-  #entry(meta: ClassMetadata, obj: object, now: number): { value: RawWrite<R>; pointers: RawWrite<R>[] } | undefined {
-    const [anchor, ...others] = this.keys.keysOf(meta, obj, this.polymorphic);
+  #entry(meta: ClassMetadata, obj: object, now: number): Entry<R> | undefined {
+    const keys = this.keys.keysOf(meta, obj, this.polymorphic);
+    const anchor = keys[0];
     if (anchor === undefined) return undefined;
-    const expiresAt = expiryOf(this.lifetime?.(obj), now);
+    const expiresAt = this.lifetime === undefined ? NEVER : expiryOf(this.lifetime(obj), now);
     if (isExpired(expiresAt, now)) {
       this.emit({ type: 'skip', store: this.name, className: meta.name, reason: 'lifetime already past' });
       return undefined;
@@ -224,11 +239,12 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
       this.emit({ type: 'skip', store: this.name, className: meta.name, reason });
       return undefined;
     }
-    const pointer = others.length === 0 ? undefined : this.encode({ kind: 'ptr', key: anchor, expiresAt } satisfies PointerRecord);
-    return {
-      value: { key: anchor, raw, expiresAt },
-      pointers: others.map((key) => ({ key, raw: pointer!, expiresAt })),
-    };
+    const value: RawWrite<R> = { key: anchor, raw, expiresAt };
+    if (keys.length === 1) return { value, pointers: NO_WRITES };
+    const pointer = this.encode({ kind: 'ptr', key: anchor, expiresAt } satisfies PointerRecord);
+    const pointers: RawWrite<R>[] = [];
+    for (let i = 1; i < keys.length; i++) pointers.push({ key: keys[i]!, raw: pointer, expiresAt });
+    return { value, pointers };
   }
 
   /** Reads and decodes keys; expired and corrupt entries go to `stale` (to be removed) and are misses. */
