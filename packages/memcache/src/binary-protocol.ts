@@ -50,7 +50,6 @@ export function statusName(status: number): string {
 const HEADER_BYTES = 24;
 const REQUEST_MAGIC = 0x80;
 const SAFE_KEY = /^[\x21-\x7e]+$/;
-const NO_CAS = Buffer.alloc(8);
 
 /** One request of a batch. `cas` (8 bytes) makes a store or delete conditional on the item's version. */
 export interface WireRequest {
@@ -75,52 +74,60 @@ export function assertSafeKey(key: string): void {
   if (key.length === 0 || key.length > MAX_KEY_BYTES || !SAFE_KEY.test(key)) throw UnsafeKeyError.forKey(key);
 }
 
-function bodyOf(request: WireRequest): { extras: number; value: number } {
-  const isStore = request.opcode === Opcode.SETQ || request.opcode === Opcode.ADDQ;
-  const value = request.value;
-  return { extras: isStore ? 8 : 0, value: value === undefined ? 0 : typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.length };
-}
-
 /**
  * Encodes requests with opaques `firstOpaque`, `firstOpaque + 1`, …, followed by a NOOP with the
  * next opaque, into one buffer. Validates every key first, so nothing is sent if one is unsafe.
+ * String values are written as UTF-8 in one pass per value: the buffer is sized for their worst
+ * case (three bytes per UTF-16 unit) and each header's body length is filled in once written.
  */
 export function encodeBatch(requests: readonly WireRequest[], firstOpaque: number): Buffer {
-  const bodies = requests.map((request) => {
+  let bound = HEADER_BYTES; // the closing NOOP
+  for (const request of requests) {
     assertSafeKey(request.key);
-    return bodyOf(request);
-  });
-  let total = HEADER_BYTES; // the closing NOOP
-  requests.forEach((request, i) => (total += HEADER_BYTES + bodies[i]!.extras + request.key.length + bodies[i]!.value));
-  const buf = Buffer.allocUnsafe(total);
+    const value = request.value;
+    const extras = request.opcode === Opcode.SETQ || request.opcode === Opcode.ADDQ ? 8 : 0;
+    bound += HEADER_BYTES + extras + request.key.length + (value === undefined ? 0 : typeof value === 'string' ? utf8Bound(value) : value.length);
+  }
+  const buf = Buffer.allocUnsafe(bound);
   let at = 0;
-  requests.forEach((request, i) => {
-    const body = bodies[i]!;
+  for (let i = 0; i < requests.length; i++) {
+    const request = requests[i]!;
+    const extras = request.opcode === Opcode.SETQ || request.opcode === Opcode.ADDQ ? 8 : 0;
     const keyLength = request.key.length;
-    at = writeHeader(buf, at, request.opcode, keyLength, body.extras, body.extras + keyLength + body.value, firstOpaque + i, request.cas);
-    if (body.extras > 0) {
+    const header = at;
+    at += HEADER_BYTES;
+    if (extras > 0) {
       buf.writeUInt32BE(0, at); // flags: unused
       buf.writeUInt32BE(request.exptime ?? 0, at + 4);
-      at += body.extras;
+      at += extras;
     }
     at += buf.write(request.key, at, 'latin1');
     const value = request.value;
     if (typeof value === 'string') at += buf.write(value, at, 'utf8');
     else if (value !== undefined) at += value.copy(buf, at);
-  });
+    writeHeader(buf, header, request.opcode, keyLength, extras, at - header - HEADER_BYTES, firstOpaque + i, request.cas);
+  }
   writeHeader(buf, at, Opcode.NOOP, 0, 0, 0, firstOpaque + requests.length, undefined);
-  return buf;
+  return buf.subarray(0, at + HEADER_BYTES);
+}
+
+// Small strings get room for their worst case (no counting pass); large ones are counted exactly.
+function utf8Bound(value: string): number {
+  return value.length <= 4096 ? value.length * 3 : Buffer.byteLength(value, 'utf8');
 }
 
 function writeHeader(buf: Buffer, at: number, opcode: number, keyLength: number, extras: number, body: number, opaque: number, cas: Buffer | undefined): number {
-  buf.writeUInt8(REQUEST_MAGIC, at);
-  buf.writeUInt8(opcode, at + 1);
-  buf.writeUInt16BE(keyLength, at + 2);
-  buf.writeUInt8(extras, at + 4);
-  buf.writeUInt8(0, at + 5); // data type
-  buf.writeUInt16BE(0, at + 6); // vbucket
+  buf[at] = REQUEST_MAGIC;
+  buf[at + 1] = opcode;
+  buf[at + 2] = keyLength >>> 8;
+  buf[at + 3] = keyLength & 0xff;
+  buf[at + 4] = extras;
+  buf[at + 5] = 0; // data type
+  buf[at + 6] = 0; // vbucket
+  buf[at + 7] = 0;
   buf.writeUInt32BE(body, at + 8);
   buf.writeUInt32BE(opaque, at + 12);
-  (cas ?? NO_CAS).copy(buf, at + 16, 0, 8);
+  if (cas === undefined) buf.fill(0, at + 16, at + HEADER_BYTES);
+  else cas.copy(buf, at + 16, 0, 8);
   return at + HEADER_BYTES;
 }

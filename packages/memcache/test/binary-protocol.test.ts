@@ -34,6 +34,23 @@ describe('binary protocol', () => {
       expect(buf.readUInt32BE(noop + 12)).toBe(0x8000_0012);
     });
 
+    it('sizes each body by the UTF-8 bytes written, for short and long strings and buffers alike', () => {
+      const values = ['ascii', 'é€𝄞', `${'é'.repeat(5000)}x`, Buffer.from([1, 2, 3])];
+      const buf = encodeBatch(values.map((value, i) => ({ opcode: Opcode.ADDQ, key: `k${i}`, exptime: 5, value })), 7);
+      let at = 0;
+      values.forEach((value, i) => {
+        const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+        expect(buf.readUInt8(at + 1)).toBe(Opcode.ADDQ);
+        expect(buf.readUInt32BE(at + 8)).toBe(8 + 2 + bytes.length);
+        expect(buf.readUInt32BE(at + 12)).toBe(7 + i);
+        expect(buf.subarray(at + 16, at + 24)).toEqual(Buffer.alloc(8));
+        expect(buf.subarray(at + 34, at + 34 + bytes.length)).toEqual(bytes);
+        at += 34 + bytes.length;
+      });
+      expect(buf.readUInt8(at + 1)).toBe(Opcode.NOOP);
+      expect(buf.length).toBe(at + 24);
+    });
+
     it('refuses the whole batch, before encoding anything, when one key is unsafe', () => {
       const long = 'k'.repeat(MAX_KEY_BYTES + 1);
       expect(() => encodeBatch([{ opcode: Opcode.GETKQ, key: 'ok' }, { opcode: Opcode.GETKQ, key: long }], 1)).toThrow(UnsafeKeyError);
