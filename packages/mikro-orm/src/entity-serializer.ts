@@ -13,12 +13,38 @@ type FactoryPrototype = { __factory?: EntityFactory; __meta?: EntityMetadata } |
  */
 export function entityToPlain(entity: object, meta: EntityMetadata): Row {
   const out: Row = {};
-  for (const prop of meta.props) {
-    if (prop.persist === false || prop.embedded !== undefined) continue;
-    const value = plainValue(prop, (entity as Row)[prop.name]);
+  for (const prop of cachedProps(meta)) {
+    const raw = (entity as Row)[prop.name];
+    // Most properties are plain scalars: no reference to unwrap, no relation to follow.
+    const value = prop.kind === ReferenceKind.SCALAR && (raw === null || typeof raw !== 'object') ? raw : plainValue(prop, raw);
     if (value !== undefined) out[prop.name] = value;
   }
   return out;
+}
+
+const cachedPropsOf = new WeakMap<EntityMetadata, readonly EntityProperty[]>();
+
+/** The properties `entityToPlain` may keep, worked out once per entity class (metadata is fixed once discovered). */
+function cachedProps(meta: EntityMetadata): readonly EntityProperty[] {
+  let props = cachedPropsOf.get(meta);
+  if (props === undefined) {
+    props = meta.props.filter((prop) => prop.persist !== false && prop.embedded === undefined && isCachedKind(prop));
+    cachedPropsOf.set(meta, props);
+  }
+  return props;
+}
+
+function isCachedKind(prop: EntityProperty): boolean {
+  switch (prop.kind) {
+    case ReferenceKind.SCALAR:
+    case ReferenceKind.EMBEDDED:
+    case ReferenceKind.MANY_TO_ONE:
+      return true;
+    case ReferenceKind.ONE_TO_ONE:
+      return prop.owner === true;
+    default:
+      return false;
+  }
 }
 
 function plainValue(prop: EntityProperty, raw: unknown): unknown {
