@@ -1,13 +1,13 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
-import fc from 'fast-check';
 import { ChainedStore, KeyBuilder, ProcessMemoryStore, Stockpyle, getMetadata, type StoreEvent } from '@stockpyle/core';
 import { RedisStore } from '@stockpyle/redis';
 import { Redis } from 'ioredis';
 import { freePort, redisCommand, startRedis, type ServiceHandle } from '../../../test-support/services';
 import { serviceUrl } from '../../../test-support/test-environment';
 import { hostilePayloads, prototypeSnapshot, prototypeUntouched } from '../../../test-support/hostile-payloads';
+import { describeHostileKeysAndMutation } from '../../../test-support/hostile-suite';
 import { VersionedDatabase } from '../../../test-support/fault-load';
 
 // Hostile input against a real Redis: payloads written straight into it under the store's own keys,
@@ -126,67 +126,14 @@ describe('objects larger than the codec reads back', () => {
   }, 60_000);
 });
 
-describe('hostile key values end to end', () => {
-  it(`every key value reaches Redis and finds its object again by each key (${KEY_RUNS} objects)`, async () => {
-    const store = new RedisStore({ url: REDIS_URL, prefix });
-    const value = fc.oneof(
-      fc.string({ unit: 'binary', maxLength: 60 }),
-      fc.string({ unit: fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c)), maxLength: 40 }),
-      fc.string({ maxLength: 8 }).map((s) => `${s}\uD800`),
-      fc.string({ unit: 'binary', minLength: 250, maxLength: 2000, size: 'max' }),
-      fc.integer(),
-      fc.double({ noNaN: true }),
-      fc.integer().map(String),
-      fc.bigInt(),
-      fc.boolean(),
-      fc.date({ noInvalidDate: true }),
-    );
-    let stored = 0;
-    try {
-      await fc.assert(
-        fc.asyncProperty(value, value, value, async (id, a, b) => {
-          const obj = new Keyed(id, a, b);
-          await store.put(obj);
-          stored++;
-          const byId = await store.get(Keyed, { id } as never);
-          const byPair = await store.get(Keyed, { a, b } as never);
-          await store.delete(obj);
-          const same = (x: Keyed | undefined): boolean =>
-            x !== undefined && (x.id === obj.id || (x.id instanceof Date && x.id.getTime() === (obj.id as Date).getTime()));
-          return same(byId) && same(byPair);
-        }),
-        { numRuns: KEY_RUNS },
-      );
-    } finally {
-      await store.release();
-    }
-    figures.push(`${stored} objects with hostile key values stored and found by both keys`);
-  }, 120_000);
-});
-
-describe('an object a caller mutates', () => {
-  it('never changes what another chain reads from Redis unless it is put back', async () => {
-    const db = new VersionedDatabase(0);
-    const open = (): ChainedStore => new ChainedStore([new ProcessMemoryStore(), new RedisStore({ url: REDIS_URL, prefix }), db]);
-    const first = open();
-    const second = open();
-    try {
-      const id = ++seq;
-      await first.put(new Doc(id, `doc-${id}`, { tags: ['a'] }));
-      const mine = (await first.get(Doc, { id }))!;
-      (mine.body as { tags: string[] }).tags.push('mutated');
-      mine.slug = 'changed';
-      // The first chain's process memory returns the very instance it holds, by design (core README):
-      // its own later reads see the mutation. Redis holds an encoded copy, so other chains do not.
-      expect(await first.get(Doc, { id })).toBe(mine);
-      expect(await second.get(Doc, { id })).toMatchObject({ slug: `doc-${id}`, body: { tags: ['a'] } });
-      await first.put(mine);
-      await second.stores[0]!.delete(mine); // the second process's own memory tier: bounded by its lifetime
-      expect(await second.get(Doc, { id })).toMatchObject({ slug: 'changed', body: { tags: ['a', 'mutated'] } });
-    } finally {
-      await Promise.all([first.release(), second.release()]);
-    }
-  });
+describeHostileKeysAndMutation({
+  label: 'Redis',
+  open: () => new RedisStore({ url: REDIS_URL, prefix }),
+  Keyed,
+  Doc,
+  keyRuns: KEY_RUNS,
+  nextId: () => ++seq,
+  figures,
 });
 
 describe('passwords (requirepass and an ACL user)', () => {
