@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { ChainedStore, DictionaryStore, Stockpyle, type Class, type DictionaryBackend, type KeyQuery } from '@stockpyle/core';
+import { ChainedStore, DictionaryStore, Stockpyle, type Class, type KeyQuery } from '@stockpyle/core';
+import { ExpiringMap } from '../support/expiring-map';
 import { MemoryDatabase } from '../support/memory-database';
 
 @Stockpyle({ keys: ['id'], name: 'regression.BriefValue.Doc' })
@@ -23,25 +24,6 @@ class HeldDatabase extends MemoryDatabase {
     this.#held = undefined;
     if (held !== undefined) await held;
     return found;
-  }
-}
-
-/** A backend that drops entries when their TTL has passed, as memcached and Redis do. */
-class ExpiringMap implements DictionaryBackend {
-  readonly #entries = new Map<string, { value: string; until: number }>();
-
-  get(key: string): string | undefined {
-    const entry = this.#entries.get(key);
-    if (entry !== undefined && entry.until <= Date.now()) this.#entries.delete(key);
-    return this.#entries.get(key)?.value;
-  }
-
-  set(key: string, value: string, ttlMs?: number): void {
-    this.#entries.set(key, { value, until: ttlMs === undefined ? Infinity : Date.now() + ttlMs });
-  }
-
-  delete(key: string): void {
-    this.#entries.delete(key);
   }
 }
 

@@ -1,30 +1,12 @@
 import 'reflect-metadata';
-import { ChainedStore, DictionaryStore, ProcessMemoryStore, Stockpyle, type DictionaryBackend } from '@stockpyle/core';
+import { ChainedStore, DictionaryStore, ProcessMemoryStore, Stockpyle } from '@stockpyle/core';
 import { CountingStore } from '@stockpyle/core/testing';
+import { ExpiringMap } from '../support/expiring-map';
 import { MemoryDatabase } from '../support/memory-database';
 
 @Stockpyle({ keys: ['id', ['zap', 'bar']], name: 'regression.StalePointer.Foo' })
 class Foo {
   constructor(public id: number, public zap: number, public bar: string) {}
-}
-
-/** A backend that drops entries when their TTL has passed, as memcached and Redis do. */
-class ExpiringMap implements DictionaryBackend {
-  readonly #entries = new Map<string, { value: string; until: number }>();
-
-  get(key: string): string | undefined {
-    const entry = this.#entries.get(key);
-    if (entry !== undefined && entry.until <= Date.now()) this.#entries.delete(key);
-    return this.#entries.get(key)?.value;
-  }
-
-  set(key: string, value: string, ttlMs?: number): void {
-    this.#entries.set(key, { value, until: ttlMs === undefined ? Infinity : Date.now() + ttlMs });
-  }
-
-  delete(key: string): void {
-    this.#entries.delete(key);
-  }
 }
 
 // Found by the driven race suite races/key-change (its refill check): when an object gave up an
