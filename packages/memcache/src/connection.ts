@@ -11,6 +11,10 @@ interface ServerInternals {
   _socket?: Socket;
   connected: boolean;
   timeoutSet: boolean;
+  /** Hands one parsed reply to the callback registered under its opaque. */
+  respond(response: Response): void;
+  requestTimeouts: number[];
+  errorCallbacks: Record<number, unknown>;
 }
 
 const internals = (server: Server): ServerInternals => server as unknown as ServerInternals;
@@ -26,6 +30,51 @@ function allocateOpaques(count: number): number {
   const first = OPAQUE_BASE + nextOpaque;
   nextOpaque += count;
   return first;
+}
+
+/** A batch waiting for its NOOP: its replies land in `replies`, indexed by opaque minus `first`. */
+interface PendingBatch {
+  readonly first: number;
+  readonly noop: number;
+  readonly replies: (WireReply | undefined)[];
+  readonly done: () => void;
+}
+
+const pendingBatches = new WeakMap<Server, PendingBatch[]>();
+
+/**
+ * The batches in flight on `server`. The first call routes the server's replies with opaques of
+ * this package's half to them, by range; memjs's own replies go on to memjs. (Registering a memjs
+ * callback per request costs two dictionary writes and two deletes each.)
+ */
+function batchesOf(server: Server): PendingBatch[] {
+  const known = pendingBatches.get(server);
+  if (known !== undefined) return known;
+  const batches: PendingBatch[] = [];
+  pendingBatches.set(server, batches);
+  const state = internals(server);
+  const respond = state.respond;
+  state.respond = function (this: Server, response: Response): void {
+    const opaque = response.header.opaque;
+    const batch = opaque < OPAQUE_BASE ? undefined : batches.find((b) => opaque >= b.first && opaque <= b.noop);
+    // memjs's own requests; and replies to batches given up on (timed out, failed), which memjs drops.
+    if (batch === undefined) return respond.call(this, response);
+    if (opaque !== batch.noop) {
+      batch.replies[opaque - batch.first] = { status: response.header.status, value: response.val, cas: response.header.cas };
+      return;
+    }
+    // What memjs does for a request's last reply: its write's timeout entry and error callback go.
+    state.requestTimeouts.shift();
+    delete state.errorCallbacks[opaque];
+    forget(batches, batch);
+    batch.done();
+  };
+  return batches;
+}
+
+function forget(batches: PendingBatch[], batch: PendingBatch): void {
+  const i = batches.indexOf(batch);
+  if (i >= 0) batches.splice(i, 1);
 }
 
 const guarded = new WeakSet<Socket>();
@@ -98,32 +147,18 @@ export async function exchange(
 ): Promise<(WireReply | undefined)[]> {
   const first = allocateOpaques(requests.length + 1);
   const noop = first + requests.length;
-  const batch = encodeBatch(requests, first); // throws before anything is registered or sent
+  const bytes = encodeBatch(requests, first); // throws before anything is registered or sent
   const replies: (WireReply | undefined)[] = new Array(requests.length).fill(undefined);
-  const responses = server.responseCallbacks as Record<number, unknown>;
-  const errors = server.errorCallbacks as Record<number, unknown>;
+  const batches = batchesOf(server);
+  let pending: PendingBatch | undefined;
   const unregister = (): void => {
-    for (let opaque = first; opaque <= noop; opaque++) {
-      delete responses[opaque];
-      delete errors[opaque];
-    }
+    if (pending !== undefined) forget(batches, pending);
+    delete internals(server).errorCallbacks[noop];
   };
   let socket: Socket | undefined;
   const answered = new Promise<void>((resolve, reject) => {
-    // Quiet: memjs keeps a quiet callback registered until an answer without a body (the NOOP's).
-    const onResponse = Object.assign(
-      (response: Response): void => {
-        const opaque = response.header.opaque;
-        if (opaque === noop) {
-          unregister();
-          resolve();
-        } else if (opaque >= first && opaque < noop) {
-          replies[opaque - first] = { status: response.header.status, value: response.val, cas: response.header.cas };
-        }
-      },
-      { quiet: true },
-    );
-    for (let opaque = first; opaque <= noop; opaque++) server.onResponse(opaque, onResponse);
+    pending = { first, noop, replies, done: resolve };
+    batches.push(pending);
     server.onError(noop, (error: unknown) => {
       unregister();
       retire(server, socket, asError(error));
@@ -131,7 +166,7 @@ export async function exchange(
       if (error instanceof TimeoutError) reject(TimeoutError.after(what, timeoutMs));
       else reject(new TierUnavailableError(`${what} failed: ${reasonOf(error)}`, { cause: error }));
     });
-    server.write(batch);
+    server.write(bytes);
     socket = internals(server)._socket;
     guard(server, socket);
   });
