@@ -18,6 +18,12 @@ export interface ChainedStoreOptions extends BaseStoreOptions {
   coalesce?: boolean;
   /** Objects remembered per cache tier for invalidation once a failed tier is back. @default 10_000 */
   maxPendingInvalidations?: number;
+  /**
+   * Milliseconds between background attempts to deliver invalidations a failed tier missed, so
+   * that other processes stop reading what it still holds even when this chain gets no calls;
+   * 0 leaves them to this chain's next call to the tier. @default the breaker's `resetAfter` (at least 50)
+   */
+  replayInterval?: number;
 }
 
 interface Tier {
@@ -26,6 +32,8 @@ interface Tier {
   readonly breaker: CircuitBreaker;
   /** Objects whose invalidation failed on this tier: replayed before it is used again. */
   pending: Set<object>;
+  /** The next background replay of `pending`, when one is scheduled. */
+  replayTimer: NodeJS.Timeout | undefined;
 }
 
 interface Waiter {
@@ -49,6 +57,9 @@ export class ChainedStore extends BaseStore {
   readonly #timeout: number;
   readonly #coalesce: boolean;
   readonly #maxPending: number;
+  readonly #replayInterval: number;
+  /** Set by `release()` until the next call: no background replay reopens released stores. */
+  #released = false;
   /** Whether any store below the first takes part in adoption: if none, a first-tier hit allocates nothing. */
   readonly #adoptsBelowTop: boolean;
   /** The first tier, and its synchronous lookup when it has one: the hit path. */
@@ -80,17 +91,23 @@ export class ChainedStore extends BaseStore {
     });
     const { tierTimeout = 1000, coalesce = true, maxPendingInvalidations = 10_000 } = options;
     if (typeof tierTimeout !== 'number' || !(tierTimeout > 0)) throw new ConfigurationError('ChainedStore: tierTimeout must be a positive number of ms');
+    const replayInterval = options.replayInterval ?? Math.max(50, options.breaker?.resetAfter ?? 1000);
+    if (typeof replayInterval !== 'number' || !(replayInterval >= 0) || !Number.isFinite(replayInterval)) {
+      throw new ConfigurationError('ChainedStore: replayInterval must be a number of ms, 0 to turn background replay off');
+    }
     this.stores = Object.freeze([...stores]);
     this.#tiers = stores.map((store) => ({
       store,
       cache: isCacheTier(store) ? store : undefined,
       breaker: new CircuitBreaker(options.breaker),
       pending: new Set(),
+      replayTimer: undefined,
     }));
     this.#caches = this.#tiers.filter((t) => t.cache !== undefined);
     this.#timeout = tierTimeout;
     this.#coalesce = coalesce;
     this.#maxPending = maxPendingInvalidations;
+    this.#replayInterval = replayInterval;
     this.#adoptsBelowTop = stores.slice(1).some(isAdoptingStore);
     this.#top = this.#tiers[0]!;
     this.#topPeek = this.#top.cache?.peek === undefined ? undefined : this.#top.cache;
@@ -193,8 +210,16 @@ export class ChainedStore extends BaseStore {
     await Promise.all(this.#caches.map((tier) => this.#guard(tier, operation, objs, () => tier.cache!.batchDelete(objs))));
   }
 
-  /** Releases every store in the chain. */
+  /**
+   * Releases every store in the chain and stops background replays (invalidations still missed stay
+   * remembered and are delivered at the next call to their tier).
+   */
   async release(): Promise<void> {
+    this.#released = true;
+    for (const tier of this.#tiers) {
+      clearTimeout(tier.replayTimer);
+      tier.replayTimer = undefined;
+    }
     await Promise.all(this.stores.map((s) => s.release()));
   }
 
@@ -357,6 +382,7 @@ export class ChainedStore extends BaseStore {
   }
 
   async #guarded<R>(tier: Tier, operation: string, call: () => Promise<R>): Promise<R | undefined> {
+    this.#released = false;
     if (!tier.breaker.allow()) return undefined;
     try {
       if (tier.pending.size > 0) await this.#replay(tier);
@@ -368,6 +394,24 @@ export class ChainedStore extends BaseStore {
       if (tier.breaker.fail()) this.emit({ type: 'circuit', store: tier.store.name, state: 'open' });
       return undefined;
     }
+  }
+
+  /**
+   * Delivers a failed tier's missed invalidations in the background, once the breaker lets a call
+   * through, and again after each failure while any remain: until then other processes may read
+   * what the tier still holds. A timer that never keeps the process alive.
+   */
+  #scheduleReplay(tier: Tier): void {
+    if (this.#replayInterval === 0 || tier.replayTimer !== undefined || this.#released) return;
+    tier.replayTimer = setTimeout(() => {
+      tier.replayTimer = undefined;
+      if (tier.pending.size === 0 || this.#released) return;
+      // #guarded replays what is pending before its call; a failure remembers it and reschedules.
+      void this.#guarded(tier, 'invalidate', () => Promise.resolve(true)).then((ok) => {
+        if (ok === undefined && tier.pending.size > 0) this.#scheduleReplay(tier);
+      });
+    }, this.#replayInterval);
+    tier.replayTimer.unref?.();
   }
 
   /** A tier that missed writes may hold old versions: invalidate them before trusting it again. */
@@ -389,6 +433,7 @@ export class ChainedStore extends BaseStore {
   }
 
   #remember(tier: Tier, objs: readonly object[]): void {
+    this.#scheduleReplay(tier);
     for (const o of objs) {
       if (tier.pending.size >= this.#maxPending) {
         this.emit({

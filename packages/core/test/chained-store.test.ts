@@ -182,6 +182,67 @@ describe('ChainedStore', () => {
     });
   });
 
+  describe('background replay of missed invalidations', () => {
+    beforeEach(() => jest.useFakeTimers());
+    afterEach(() => jest.useRealTimers());
+
+    /** A chain whose shared tier misses the second version's write; `other` reads the same backend. */
+    async function missedWrite(options: ConstructorParameters<typeof ChainedStore>[1] = {}) {
+      const backend = new Map<string, unknown>();
+      const shared = FaultyStore.wrap(new DictionaryStore(backend));
+      const other = new DictionaryStore(backend); // another process on the same backend
+      const chain = new ChainedStore([shared, new MemoryDatabase()], { breaker: { failureThreshold: 1, resetAfter: 500 }, ...options });
+      const errors: StoreEvent[] = [];
+      chain.on('error', (e) => errors.push(e));
+      await chain.put(new Foo(1, 2, 'a', 1));
+      shared.fault({ kind: 'throw' });
+      await chain.put(new Foo(1, 2, 'a', 2));
+      expect(await other.get(Foo, { id: 1 })).toMatchObject({ version: 1 }); // what the tier still holds
+      return { shared, other, chain, errors };
+    }
+
+    it('reach a tier that is back without any call to the chain, after the breaker resetAfter', async () => {
+      const { shared, other } = await missedWrite();
+      shared.heal();
+      await jest.advanceTimersByTimeAsync(499);
+      expect(await other.get(Foo, { id: 1 })).toMatchObject({ version: 1 });
+      await jest.advanceTimersByTimeAsync(1);
+      expect(await other.get(Foo, { id: 1 })).toBeUndefined();
+    });
+
+    it('are retried while the tier still fails, each failure reported, until it is back', async () => {
+      const { shared, other, errors } = await missedWrite();
+      const before = errors.length;
+      await jest.advanceTimersByTimeAsync(500 * 3);
+      expect(errors.length - before).toBe(3);
+      expect(errors.at(-1)).toMatchObject({ operation: 'invalidate' });
+      shared.heal();
+      await jest.advanceTimersByTimeAsync(500);
+      expect(await other.get(Foo, { id: 1 })).toBeUndefined();
+      const settled = errors.length;
+      await jest.advanceTimersByTimeAsync(500 * 4);
+      expect(errors.length).toBe(settled); // nothing left: no more attempts
+      expect(jest.getTimerCount()).toBe(0);
+    });
+
+    it('stop on release() and with replayInterval: 0, leaving them to the next call', async () => {
+      for (const mode of ['release', 'off'] as const) {
+        const { shared, other, chain } = await missedWrite(mode === 'off' ? { replayInterval: 0 } : {});
+        if (mode === 'release') await chain.release();
+        shared.heal();
+        await jest.advanceTimersByTimeAsync(5_000);
+        expect(await other.get(Foo, { id: 1 })).toMatchObject({ version: 1 });
+        // (batchGet: a get would wait for a process.nextTick, which the fake timers hold)
+        expect(await chain.batchGet(Foo, [{ id: 1 }])).toMatchObject([{ version: 2 }]); // the next call replays first
+        expect(await other.get(Foo, { id: 1 })).toBeUndefined(); // invalidated there (its tombstone then blocks fills a while)
+      }
+    });
+
+    it('replayInterval must be a number of ms', () => {
+      expect(() => new ChainedStore([new MemoryDatabase()], { replayInterval: -1 })).toThrow(ConfigurationError);
+    });
+  });
+
   describe('coalescing', () => {
     it('gets issued in the same tick are served as one batch per tier', async () => {
       const { db, chain } = tiers();
