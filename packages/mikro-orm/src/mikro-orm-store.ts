@@ -64,28 +64,37 @@ export class MikroOrmStore extends BaseStore implements AdoptingStore {
     const shapes = queries.map((q) => meta.shapeFor(q));
     const results: (T | undefined)[] = new Array(queries.length).fill(undefined);
     if (this.#entityMeta(cls) === undefined) return results;
+    // Per key shape, the indexes of the queries asking for each key (a key asked twice is sent once).
     const groups = new Map<KeyShape, Map<string, number[]>>();
-    shapes.forEach((shape, i) => {
+    for (let i = 0; i < queries.length; i++) {
+      const shape = shapes[i]!;
       const key = this.#keys.build(meta, shape, queries[i]!);
-      if (key === undefined) return;
-      const group = groups.get(shape) ?? new Map<string, number[]>();
-      group.set(key, [...(group.get(key) ?? []), i]);
-      groups.set(shape, group);
-    });
+      if (key === undefined) continue;
+      let group = groups.get(shape);
+      if (group === undefined) groups.set(shape, (group = new Map()));
+      const indexes = group.get(key);
+      if (indexes === undefined) group.set(key, [i]);
+      else indexes.push(i);
+    }
     if (groups.size === 0) return results;
     const fork = this.#em.fork();
     for (const [shape, byKey] of groups) {
-      const asked = [...byKey.values()].map((indexes) => queries[indexes[0]!]! as Row);
-      const found = new Map<string, object[]>();
+      const asked: Row[] = [];
+      for (const indexes of byKey.values()) asked.push(queries[indexes[0]!]! as Row);
+      const found = new Map<string, object>();
+      let repeated: Map<string, number> | undefined;
       for (const row of await this.#find(fork, cls, shape, asked)) {
         // The database may coerce ('1' finds 1) or fold case; only an exact match answers a query.
         const key = this.#keys.build(meta, shape, row);
-        if (key !== undefined && byKey.has(key)) found.set(key, [...(found.get(key) ?? []), row]);
+        if (key === undefined || !byKey.has(key)) continue;
+        if (!found.has(key)) found.set(key, row);
+        else (repeated ??= new Map()).set(key, (repeated.get(key) ?? 1) + 1);
       }
-      for (const [key, rows] of found) {
+      for (const [key, row] of found) {
         const indexes = byKey.get(key)!;
-        if (rows.length > 1) throw NonUniqueKeyError.forQuery(meta.name, queries[indexes[0]!]! as Row, rows.length);
-        for (const i of indexes) results[i] = rows[0] as T;
+        const count = repeated?.get(key);
+        if (count !== undefined) throw NonUniqueKeyError.forQuery(meta.name, queries[indexes[0]!]! as Row, count);
+        for (const i of indexes) results[i] = row as T;
       }
     }
     return results;
