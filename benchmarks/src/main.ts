@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { BenchCase, BenchContext, ServiceName } from './case';
 import { coalescing } from './cases/coalescing';
 import { coldBatch } from './cases/cold-batch';
+import { entityHit } from './cases/entity-hit';
 import { firstTierHit } from './cases/first-tier';
 import { memcachedHit } from './cases/memcached-hit';
 import { memoryBound } from './cases/memory';
@@ -16,7 +17,7 @@ import { closeDatabaseStack } from './database-stack';
 import { describeMachine, renderReport, type CaseReport } from './report';
 import { startServices, type RunningServices } from './services';
 
-const CASES: readonly BenchCase[] = [firstTierHit, memcachedHit, redisBatch, coldBatch, coalescing, stampede, memoryBound];
+const CASES: readonly BenchCase[] = [firstTierHit, memcachedHit, redisBatch, coldBatch, coalescing, stampede, memoryBound, entityHit];
 
 interface Args {
   quick: boolean;
