@@ -51,7 +51,9 @@ export async function openOrm(tag: string, options: { subscribers?: EventSubscri
     pool: { min: 0, max: 4 },
     ...options.extra,
   });
-  await orm.schema.refreshDatabase();
+  // The schema is new: create it from the metadata. refreshDatabase() would first introspect every
+  // schema on the server, racing other test files that drop theirs ("schema … does not exist").
+  await orm.schema.createSchema();
   log.reset();
   return {
     orm,
