@@ -45,6 +45,16 @@ describe('StockpyleSubscriber when a cache tier fails', () => {
     try {
       await expect(update(2, 'two')).resolves.toBeUndefined();
       expect(errors).toEqual([expect.objectContaining({ type: 'error', operation: 'invalidate' })]);
+      // The tier answers again (the call that hung stays stuck): the invalidation it missed is
+      // delivered in the background, with no further flush (the subscriber's chain retries every
+      // breaker resetAfter, 1 s).
+      tier.fault({ kind: 'ok' });
+      expect(await tier.get(Foo, { id: 2 })).toMatchObject({ bar: 'one' });
+      const deadline = Date.now() + 10_000;
+      while ((await tier.get(Foo, { id: 2 })) !== undefined) {
+        if (Date.now() > deadline) throw new Error('the missed invalidation never reached the tier');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
     } finally {
       tier.heal();
     }
