@@ -24,7 +24,10 @@ export abstract class InProcessStore extends BaseCacheStore<CacheRecord> {
    * on changing, or the one a database read hands back, must not change what the next reader gets.
    */
   protected override encode(record: CacheRecord): CacheRecord {
-    if (record.kind !== 'value' || metadataOf(record.obj).serializer === undefined) return record;
+    if (record.kind !== 'value') return record;
+    const serializer = metadataOf(record.obj).serializer;
+    if (serializer === undefined) return record;
+    if (serializer.copy !== undefined) return { kind: 'value', obj: serializer.copy(record.obj), expiresAt: record.expiresAt };
     const copy = decodeRecord(encodeRecord(record));
     if (copy.kind !== 'value') throw new Error(`cannot keep a copy of ${metadataOf(record.obj).name}: ${JSON.stringify(copy)}`);
     return copy;

@@ -18,6 +18,12 @@ export interface ClassSerializer {
   toPlain(obj: object): Record<string, unknown>;
   /** Builds an instance from decoded data without running the constructor. */
   fromPlain(cls: Class, data: Record<string, unknown>): object;
+  /**
+   * A detached copy holding what an out-of-process tier would give back (`fromPlain` of a deep copy
+   * of `toPlain`), made without encoding: what in-process tiers keep. Without it they keep a codec
+   * round trip.
+   */
+  copy?(obj: object): object;
 }
 
 /** What a metadata resolver may contribute for a class the user left incomplete. */

@@ -122,4 +122,8 @@ export const entitySerializer: ClassSerializer = {
   fromPlain(cls, data) {
     return plainToEntity(cls, data);
   },
+  copy(obj) {
+    const meta = metaOf(obj.constructor);
+    return meta === undefined ? plainToEntity(obj.constructor as Class, clonePlain({ ...(obj as Row) }) as Row) : copyEntity(obj, meta);
+  },
 };
