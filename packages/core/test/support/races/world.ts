@@ -130,7 +130,9 @@ export class World {
     const shared = this.kit.tiers(this, name, cacheOptions);
     if (options.naive !== undefined) for (const tier of [memory, ...shared]) makeNaive(tier, options.naive);
     // Deadlines are real time and the schedules never sleep: a generous one keeps them out of the way.
-    const chain = new ChainedStore([memory, ...shared, this.db], { name, tierTimeout: 600_000 });
+    // Background replays run on a real timer, outside the scheduler: off, so that no call of a finished
+    // schedule lands on its fakes later (missed invalidations are replayed at the next call, as modelled).
+    const chain = new ChainedStore([memory, ...shared, this.db], { name, tierTimeout: 600_000, replayInterval: 0 });
     const proc: Proc = { name, memory, shared, chain, lastOwn: new Map() };
     chain.on('circuit', (e) => {
       if (e.state === 'open') this.#circuitOpened = true;
