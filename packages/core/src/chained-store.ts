@@ -30,7 +30,7 @@ interface Tier {
   readonly store: Store;
   readonly cache: CacheTier | undefined;
   readonly breaker: CircuitBreaker;
-  /** Objects whose invalidation failed on this tier: replayed before it is used again. */
+  /** Objects whose invalidation failed on this tier: replayed in the background, and before it is used again. */
   pending: Set<object>;
   /** The next background replay of `pending`, when one is scheduled. */
   replayTimer: NodeJS.Timeout | undefined;
