@@ -3,7 +3,7 @@ import { ChainedStore, ProcessMemoryStore } from '@stockpyle/core';
 import { CountingStore, describeStoreContract } from '@stockpyle/core/testing';
 import { MemcacheStore } from '@stockpyle/memcache';
 import { Foo, newFoo, sharedServers } from './support/fixtures';
-import { MemoryDatabase } from './support/memory-database';
+import { MemoryDatabase } from '../../core/test/support/memory-database';
 
 describeStoreContract('ChainedStore [ProcessMemoryStore, MemcacheStore]', {
   create: (o) => new ChainedStore([new ProcessMemoryStore(o), new MemcacheStore({ servers: sharedServers(), ...o })]),
@@ -69,6 +69,9 @@ describe('ChainedStore [ProcessMemoryStore, MemcacheStore, database]', () => {
     expect(database.calls('batchGet')).toBe(1);
     expect(memcache.calls('fill')).toBe(1);
     expect(memory.calls('fill')).toBe(1);
+    // and the fills landed: both caches serve it again
+    expect(await memory.get(Foo, { id: f.id })).toMatchObject({ id: f.id });
+    expect(await memcache.get(Foo, { id: f.id })).toMatchObject({ id: f.id });
   });
 
   it('batchGet asks memcached once for everything the first tier missed, and the database once for the rest', async () => {

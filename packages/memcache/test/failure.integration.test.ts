@@ -3,7 +3,7 @@ import { ChainedStore, TierUnavailableError, TimeoutError, type Store, type Stor
 import { MemcacheStore, type MemcacheStoreOptions } from '@stockpyle/memcache';
 import { startMemcached, type ServiceHandle } from '../../../test-support/services';
 import { Foo, idKey, newFoo, rawClient, sleep } from './support/fixtures';
-import { MemoryDatabase } from './support/memory-database';
+import { MemoryDatabase } from '../../core/test/support/memory-database';
 
 // Each test gets a private memcached to kill or freeze; never the shared one.
 describe('MemcacheStore against a failing memcached', () => {
