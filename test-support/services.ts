@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { eventually } from './eventually';
 import { ensureInstalled, findPgBinDir, isRoot, userIds, which, type ServiceKind } from './internal/install';
 import { isPortFree, ManagedServer, type ServiceHandle } from './internal/managed-server';
 import { memcachedVersion, pgQuery, redisClusterInfo, redisCommand } from './internal/probes';
@@ -186,18 +187,6 @@ async function clusterOk(port: number): Promise<void> {
   if (info.cluster_state !== 'ok') throw new Error(`cluster_state is ${info.cluster_state} on port ${port}`);
 }
 
-async function poll(check: () => Promise<void>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
-
 /**
  * `masters` redis-server nodes joined by `redis-cli --cluster create` (no replicas); ready once
  * every node reports `cluster_state:ok`. A restarted node keeps its nodes.conf and rejoins.
@@ -240,9 +229,13 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     await Promise.all(nodes.map((node) => node.stop()));
   };
   const waitUntilHealthy = (timeoutMs = 20_000): Promise<void> =>
-    poll(async () => {
-      await Promise.all(ports.map(clusterOk));
-    }, timeoutMs);
+    eventually(
+      async () => {
+        await Promise.all(ports.map(clusterOk));
+      },
+      timeoutMs,
+      50,
+    );
   try {
     const failed = started.find((result) => result.status === 'rejected');
     if (failed) throw failed.reason;

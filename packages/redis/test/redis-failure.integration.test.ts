@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest 
 import { ChainedStore, ProcessMemoryStore, Stockpyle, StockpyleError, TimeoutError, type StoreEvent } from '@stockpyle/core';
 import { Redis } from 'ioredis';
 import { RedisStore } from '@stockpyle/redis';
+import { eventually } from '../../../test-support/eventually';
 import { startRedis, startRedisCluster, type RedisClusterHandle, type ServiceHandle } from '../../../test-support/services';
 import { MemoryDatabase } from '../../core/test/support/memory-database';
 
@@ -37,19 +38,6 @@ async function timed<T>(promise: Promise<T>): Promise<{ ms: number; value?: T; e
     return { ms: performance.now() - start, value };
   } catch (error) {
     return { ms: performance.now() - start, error };
-  }
-}
-
-/** Retries `check` until it passes: recovery is driven by ioredis's background reconnection. */
-async function eventually(check: () => Promise<void>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
   }
 }
 
