@@ -123,7 +123,6 @@ export const entitySerializer: ClassSerializer = {
     return plainToEntity(cls, data);
   },
   copy(obj) {
-    const meta = metaOf(obj.constructor);
-    return meta === undefined ? plainToEntity(obj.constructor as Class, clonePlain({ ...(obj as Row) }) as Row) : copyEntity(obj, meta);
+    return plainToEntity(obj.constructor as Class, clonePlain(entitySerializer.toPlain(obj)) as Row);
   },
 };
