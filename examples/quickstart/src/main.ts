@@ -77,7 +77,7 @@ async function chained(): Promise<void> {
   const served = async (what: string, read: () => Promise<unknown>): Promise<void> => {
     tiers.forEach((t) => t.store.resetCounts());
     const value = await read();
-    const asked = tiers.filter((t) => t.store.calls('get', 'batchGet', 'peek') > 0).map((t) => t.name);
+    const asked = tiers.filter((t) => t.store.calls('get', 'batchGet', 'lookup', 'peek') > 0).map((t) => t.name);
     log(`${what.padEnd(40)} -> ${JSON.stringify(value)} (asked: ${asked.join(', ')})`);
   };
   try {

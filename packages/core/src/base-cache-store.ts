@@ -4,9 +4,10 @@ import { DEFAULT_MAX_PAYLOAD_BYTES, decodeRecord, encodeRecord, isDecodeFailure,
 import { ConfigurationError } from './errors';
 import { KeyBuilder } from './keys';
 import { NEVER, checkLifetimeOption, expiryOf, isExpired } from './lifetime';
+import { ReadObservation, SKIP, conditionOf, type FillCondition, type RawRead } from './fill-condition';
 import { getMetadata, metadataOf, type ClassMetadata, type KeyShape } from './metadata';
-import type { CacheRecord, PointerRecord, TombRecord } from './record';
-import type { CacheTier, WriteTicket } from './store';
+import { heldUntil, type CacheRecord, type MissRecord, type PointerRecord, type TombRecord } from './record';
+import type { CacheTier, Observation, TierLookup, WriteTicket } from './store';
 import type { Class, KeyQuery, LifetimeFn } from './types';
 
 /** Options of every caching store (process memory, async context, dictionaries, memcached, Redis). */
@@ -18,10 +19,16 @@ export interface CacheStoreOptions extends BaseStoreOptions {
   /** Put between `stockpyle:1:` and the class name in every key, to share a backend between apps. */
   prefix?: string;
   /**
-   * Seconds a deletion's tombstone blocks back-fills of the same key (DESIGN.md invariant 2); a fill
-   * whose database read is older than half of this is dropped. @default 5
+   * Seconds a tombstone blocks fills of reads older than itself (docs/ARCHITECTURE.md, invariant 2);
+   * a fill whose database read is older than half of this is dropped. @default 5
    */
   tombstoneLifetime?: number;
+  /**
+   * Remember for this many seconds that the database had no object for a key, so reads of ids that
+   * do not exist stop reaching it; a function of the class may return `undefined` for "do not".
+   * Every write through a chain, and `StockpyleSubscriber` after a commit, clears it. @default off
+   */
+  missLifetime?: number | ((cls: Class) => number | undefined);
 }
 
 /** One write of a raw value to a backend key; `expiresAt` is epoch ms or 0 for none. */
@@ -29,6 +36,12 @@ export interface RawWrite<R> {
   readonly key: string;
   readonly raw: R;
   readonly expiresAt: number;
+}
+
+/** A write that replaces exactly `expected` (and, where the backend has versions, the entry of that `version`). */
+export interface RawSwap<R> extends RawWrite<R> {
+  readonly expected: R;
+  readonly version?: unknown;
 }
 
 interface Entry<R> {
@@ -43,6 +56,12 @@ interface Located {
   readonly meta: ClassMetadata;
   readonly shape: KeyShape;
   readonly key: string | undefined;
+}
+
+/** Conditional writes of a fill, sorted by how they are sent. */
+interface FillWrites<R> {
+  readonly adds: RawWrite<R>[];
+  readonly swaps: RawSwap<R>[];
 }
 
 /**
@@ -60,6 +79,9 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
   protected readonly polymorphic: boolean;
   protected readonly lifetime: LifetimeFn | undefined;
   protected readonly keys: KeyBuilder;
+  readonly #missLifetime: CacheStoreOptions['missLifetime'];
+  /** Each reservation's anchors, by ticket: a commit writes where the anchor moved (a serial id) differently. */
+  readonly #reserved = new WeakMap<WriteTicket, readonly (string | undefined)[]>();
 
   constructor(options: CacheStoreOptions = {}) {
     super(options);
@@ -70,26 +92,46 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
     if (typeof tomb !== 'number' || !(tomb > 0) || !Number.isFinite(tomb)) {
       throw new ConfigurationError(`${this.name}: tombstoneLifetime must be a positive number of seconds`);
     }
+    const miss = options.missLifetime;
+    if (miss !== undefined && typeof miss !== 'function' && !isSeconds(miss)) {
+      throw new ConfigurationError(`${this.name}: missLifetime must be a positive number of seconds, or a function of the class returning one`);
+    }
     this.polymorphic = options.polymorphic ?? false;
     this.lifetime = checkLifetimeOption(options.lifetime);
     this.keys = new KeyBuilder(options.prefix);
     this.tombstoneMs = Math.ceil(tomb * 1000);
+    this.#missLifetime = miss;
   }
 
-  /** Reads raw values; `undefined` where the backend has nothing. */
-  protected abstract readRaw(keys: readonly string[]): Promise<readonly (R | undefined)[]>;
-  /** `set` overwrites; `add` writes only where the key is absent (a tombstone counts as present). */
+  /**
+   * Reads raw values; `undefined` where the backend has nothing. A backend whose entries carry a
+   * version (memcached's CAS unique) puts each into `versions` at its key's index, so that a fill
+   * can compare-and-swap without reading again.
+   */
+  protected abstract readRaw(keys: readonly string[], versions: unknown[]): Promise<readonly (R | undefined)[]>;
+  /** `set` overwrites; `add` writes only where the key is absent (any unexpired entry counts as present). */
   protected abstract writeRaw(writes: readonly RawWrite<R>[], mode: 'set' | 'add'): Promise<void>;
-  /** Replaces each key's value only if it is still `expected` (a tombstone); one result per write. */
-  protected abstract swapRaw(writes: readonly RawWrite<R>[], expected: R, ticket: WriteTicket): Promise<readonly boolean[]>;
+  /**
+   * Replaces each key's entry only if it is still exactly `expected` (byte for byte, or the same
+   * record in process; with `version`, the entry of that version); one result per swap.
+   */
+  protected abstract swapRaw(swaps: readonly RawSwap<R>[]): Promise<readonly boolean[]>;
   protected abstract removeRaw(keys: readonly string[]): Promise<void>;
 
   /**
-   * A fill's writes of what a chain read lower down at `readStartedAt`: `add`s. A tier that can
-   * lose a tombstone before it expires (an LRU evicting it) overrides this to refuse what may be older.
+   * A fill's `add`s of what a chain read lower down at `readStartedAt`. A tier that can lose a
+   * tombstone before it expires (an LRU evicting it) overrides this to refuse what may be older.
    */
   protected fillRaw(writes: readonly RawWrite<R>[], _readStartedAt: number): Promise<void> {
     return this.writeRaw(writes, 'add');
+  }
+
+  /**
+   * Whether this tier's tombstones can be trusted for a fill whose read started at `readStartedAt`.
+   * memcached says no for a while after a connection broke: a restart may have emptied them.
+   */
+  protected trustsTombstones(_readStartedAt: number): boolean {
+    return true;
   }
 
   /** Out-of-process tiers keep the codec's envelope; in-process tiers override both to keep records. */
@@ -102,32 +144,50 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
   }
 
   override async batchGet<T extends object>(cls: Class<T>, queries: readonly KeyQuery<T>[]): Promise<(T | undefined)[]> {
+    return (await this.lookup(cls, queries)).found;
+  }
+
+  async lookup<T extends object>(cls: Class<T>, queries: readonly KeyQuery<T>[]): Promise<TierLookup<T>> {
     const meta = getMetadata(cls);
     const located = queries.map((q) => this.#locate(meta, q));
     const results: (T | undefined)[] = new Array(queries.length).fill(undefined);
+    const observed = new ReadObservation<R>(this);
     const wanted = unique(located.map((l) => l.key));
     if (wanted.length === 0) {
       this.#count(meta, 0, queries.length);
-      return results;
+      return { found: results, absent: undefined, observed };
     }
     const now = Date.now();
     const stale: string[] = [];
     // Wave 1: the keys asked for. Wave 2: the anchors that pointers lead to, not already read.
     const found = await this.#read(wanted, now, stale);
-    const anchors = unique([...found.values()].map((r) => (r.kind === 'ptr' && !found.has(r.key) ? r.key : undefined)));
+    const anchors = unique([...found.values()].map((r) => (r.record?.kind === 'ptr' && !found.has(r.record.key) ? r.record.key : undefined)));
     if (anchors.length > 0) for (const [k, r] of await this.#read(anchors, now, stale)) found.set(k, r);
     if (stale.length > 0) await this.removeRaw(stale);
     let hits = 0;
+    let absent: boolean[] | undefined;
     located.forEach((l, i) => {
-      let record = l.key === undefined ? undefined : found.get(l.key);
-      if (record?.kind === 'ptr') record = found.get(record.key);
-      if (record?.kind === 'value' && record.obj instanceof cls && matchesQuery(record.obj, l.shape, queries[i]!)) {
+      if (l.key === undefined) return;
+      const read = found.get(l.key);
+      let record = read?.record;
+      let anchor = l.key;
+      if (record?.kind === 'ptr') {
+        observed.note(l.key, SKIP);
+        anchor = record.key;
+        record = found.get(anchor)?.record;
+      }
+      if (record?.kind === 'value' && isLive(record, now) && record.obj instanceof cls && matchesQuery(record.obj, l.shape, queries[i]!)) {
         results[i] = record.obj as T;
         hits++;
+      } else if (record?.kind === 'miss' && anchor === l.key && isLive(record, now)) {
+        (absent ??= new Array<boolean>(queries.length).fill(false))[i] = true;
+        hits++;
+      } else {
+        observed.note(anchor, conditionOf(found.get(anchor), now));
       }
     });
     this.#count(meta, hits, queries.length - hits);
-    return results;
+    return { found: results, absent, observed };
   }
 
   /** Stores each object: its value at its anchor key, pointers to it at its other keys. */
@@ -145,75 +205,195 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
     await Promise.all([writes.length > 0 ? this.writeRaw(writes, 'set') : undefined, dropped.length > 0 ? this.removeRaw(dropped) : undefined]);
   }
 
-  /** Tombstones each object's anchor; its pointers then lead nowhere. */
+  /**
+   * Leaves a settled tombstone at each object's anchor and points its other keys at it: a read by
+   * any key then sees the tombstone, and its fill may replace it (the change is in the database).
+   */
   override batchDelete(objs: readonly object[]): Promise<void> {
-    return this.reserve(objs, this.#ticket(Date.now()));
+    return this.#settle(objs, Date.now());
   }
 
-  /** Tombstones each object's anchor with the write's token (phase 1 of a chain's write-through). */
+  /** Reserves each object's anchor with the write's token (phase 1 of a chain's write-through). */
   async reserve(objs: readonly object[], ticket: WriteTicket): Promise<void> {
-    const anchors = unique(objs.map((obj) => this.keys.keysOf(metadataOf(obj), obj, this.polymorphic)[0]));
-    if (anchors.length > 0) await this.writeRaw(this.#tombs(anchors, ticket), 'set');
+    const anchors = objs.map((obj) => this.keys.keysOf(metadataOf(obj), obj, this.polymorphic)[0]);
+    this.#reserved.set(ticket, anchors);
+    const keys = unique(anchors);
+    if (keys.length > 0) await this.writeRaw(this.#tombs(keys, ticket, false), 'set');
   }
 
   /**
-   * Replaces this write's own tombstones with the values, then writes the pointers. Where another
-   * write got in first, or the value would expire before a tombstone, leaves a fresh tombstone: a
-   * miss is always safe, an older value never is.
+   * Replaces this write's own reservations with the values, then writes the pointers. An anchor
+   * the write itself made known (a serial id assigned by the database) is written only where it
+   * holds nothing or a remembered miss. Where another write got in first, leaves a settled
+   * tombstone: a miss is always safe, an older value never is.
    */
   async commit(objs: readonly object[], ticket: WriteTicket): Promise<void> {
     const now = Date.now();
-    const entries = objs.map((obj) => this.#entry(metadataOf(obj), obj, now)).filter((e) => e !== undefined);
-    if (entries.length === 0) return;
-    const expected = this.encode({ kind: 'tomb', token: ticket.token, expiresAt: ticket.expiresAt });
-    // A value that expires within a tombstone's lifetime would leave the key empty while fills of
-    // reads made before this write may still arrive: such an object gets a fresh tombstone instead.
-    const lasting = entries.filter((e) => e.value.expiresAt === NEVER || e.value.expiresAt >= now + this.tombstoneMs);
-    const brief = entries.filter((e) => !lasting.includes(e)).map((e) => e.value.key);
-    const swapped = lasting.length > 0 ? await this.swapRaw(lasting.map((e) => e.value), expected, ticket) : [];
-    const lost = [...brief, ...lasting.filter((_e, i) => !swapped[i]).map((e) => e.value.key)];
-    const pointers = lasting.filter((_e, i) => swapped[i]).flatMap((e) => e.pointers);
-    await Promise.all([
-      lost.length > 0 ? this.writeRaw(this.#tombs(lost, this.#ticket(Date.now())), 'set') : undefined,
-      pointers.length > 0 ? this.writeRaw(pointers, 'set') : undefined,
-    ]);
+    const reserved = this.#reserved.get(ticket) ?? [];
+    const own = this.encode({ kind: 'tomb', token: ticket.token, expiresAt: ticket.expiresAt });
+    const swaps: RawSwap<R>[] = [];
+    /** Per swap, the object whose value it writes (swaps of tombstones and pointers have none). */
+    const owners: (object | undefined)[] = [];
+    const entries = new Map<object, Entry<R>>();
+    const moved: Entry<R>[] = [];
+    objs.forEach((obj, i) => {
+      const entry = this.#entry(metadataOf(obj), obj, now);
+      const before = reserved[i];
+      if (entry === undefined) {
+        // Not stored here (lifetime past, too large): the reservation settles, so fills may resume.
+        if (before !== undefined) swaps.push({ ...this.#tombs([before], this.#ticket(now), true)[0]!, expected: own });
+        owners.push(undefined);
+        return;
+      }
+      entries.set(obj, entry);
+      if (entry.value.key === before) {
+        swaps.push({ ...entry.value, expected: own });
+        owners.push(obj);
+        return;
+      }
+      moved.push(entry);
+      if (before !== undefined) {
+        // The key reserved has become an alternate key of the object: its anchor was unknown then.
+        swaps.push({ key: before, raw: this.#pointer(entry.value.key, entry.value.expiresAt), expiresAt: entry.value.expiresAt, expected: own });
+        owners.push(undefined);
+      }
+    });
+    const [results] = await Promise.all([swaps.length > 0 ? this.swapRaw(swaps) : [], this.#commitMoved(moved, now)]);
+    const lost: object[] = [];
+    const pointers: RawWrite<R>[] = [];
+    owners.forEach((obj, i) => {
+      if (obj === undefined) return;
+      if (results[i] === true) pointers.push(...entries.get(obj)!.pointers);
+      else lost.push(obj);
+    });
+    for (const entry of moved) pointers.push(...entry.pointers);
+    await Promise.all([lost.length > 0 ? this.#settle(lost, Date.now()) : undefined, pointers.length > 0 ? this.writeRaw(pointers, 'set') : undefined]);
   }
 
   /**
-   * Writes back objects read lower down, only where the anchor holds neither a value nor a
-   * tombstone. Pointers are overwritten: they are checked against the anchor's value on every read,
-   * so a wrong one costs a miss, while one left behind by an object that no longer has that key
-   * would otherwise keep the key from ever being filled again.
+   * Writes back objects read lower down, at each anchor only as the read before it allows
+   * (`FillCondition`). Pointers are overwritten: they are checked against the anchor's value on
+   * every read, so a wrong one costs a miss, while one left behind by an object that no longer has
+   * that key would otherwise keep the key from ever being filled again.
    */
-  async fill(objs: readonly object[], readStartedAt: number): Promise<void> {
+  async fill(objs: readonly object[], readStartedAt: number, observed?: Observation): Promise<void> {
     if (objs.length === 0) return;
     const now = Date.now();
     const first = metadataOf(objs[0]!);
-    if (now - readStartedAt > this.tombstoneMs / 2) {
-      this.emit({ type: 'skip', store: this.name, className: first.name, reason: 'fill arrived too late to be safe' });
-      return;
-    }
-    const values: RawWrite<R>[] = [];
+    if (!this.#fillAllowed(first.name, readStartedAt, now)) return;
+    const seen = this.#own(observed);
+    const writes: FillWrites<R> = { adds: [], swaps: [] };
     const pointers: RawWrite<R>[] = [];
     for (const obj of objs) {
       const entry = this.#entry(metadataOf(obj), obj, now);
       if (entry === undefined) continue;
-      values.push(entry.value);
+      sortWrite(writes, entry.value, seen?.at(entry.value.key));
       for (const p of entry.pointers) pointers.push(p);
     }
-    if (values.length === 0) return;
-    await this.fillRaw(values, readStartedAt);
-    if (pointers.length > 0) await this.writeRaw(pointers, 'set');
+    await Promise.all([this.#writeConditional(writes, readStartedAt), pointers.length > 0 ? this.writeRaw(pointers, 'set') : undefined]);
     if (this.events.has('fill')) this.emit({ type: 'fill', store: this.name, className: first.name, count: objs.length });
+  }
+
+  /** Remembers, for `missLifetime`, that the database had nothing for `queries`; conditional as `fill`. */
+  async fillAbsent<T extends object>(cls: Class<T>, queries: readonly KeyQuery<T>[], readStartedAt: number, observed?: Observation): Promise<void> {
+    if (queries.length === 0) return;
+    const meta = getMetadata(cls);
+    const ms = this.#missMs(cls);
+    if (ms === undefined) return;
+    const now = Date.now();
+    if (!this.#fillAllowed(meta.name, readStartedAt, now)) return;
+    const seen = this.#own(observed);
+    const writes: FillWrites<R> = { adds: [], swaps: [] };
+    for (const key of unique(queries.map((q) => this.#locate(meta, q).key))) {
+      const expiresAt = now + ms;
+      const holdUntil = this.#holdFor(expiresAt, now);
+      const record: MissRecord = holdUntil === undefined ? { kind: 'miss', token: randomUUID(), expiresAt } : { kind: 'miss', token: randomUUID(), expiresAt, holdUntil };
+      sortWrite(writes, { key, raw: this.encode(record), expiresAt: holdUntil ?? expiresAt }, seen?.at(key));
+    }
+    await this.#writeConditional(writes, readStartedAt);
+  }
+
+  /** Writes the anchors a write made known: where they hold nothing (add) or a remembered miss (swap). */
+  async #commitMoved(moved: readonly Entry<R>[], now: number): Promise<void> {
+    if (moved.length === 0) return;
+    const keys = moved.map((e) => e.value.key);
+    const read = await this.#read(keys, now, []);
+    const writes: FillWrites<R> = { adds: [], swaps: [] };
+    for (const entry of moved) {
+      const at = read.get(entry.value.key);
+      const condition = conditionOf(at, now);
+      // Only nothing or a miss: a settled tombstone there may stand for a delete after this insert.
+      sortWrite(writes, entry.value, condition.mode === 'add' || at?.record?.kind === 'miss' ? condition : SKIP);
+    }
+    await Promise.all([writes.adds.length > 0 ? this.writeRaw(writes.adds, 'add') : undefined, writes.swaps.length > 0 ? this.swapRaw(writes.swaps) : undefined]);
+  }
+
+  async #writeConditional(writes: FillWrites<R>, readStartedAt: number): Promise<void> {
+    await Promise.all([
+      writes.adds.length > 0 ? this.fillRaw(writes.adds, readStartedAt) : undefined,
+      writes.swaps.length > 0 ? this.swapRaw(writes.swaps) : undefined,
+    ]);
+  }
+
+  #fillAllowed(className: string, readStartedAt: number, now: number): boolean {
+    let reason: string | undefined;
+    if (now - readStartedAt > this.tombstoneMs / 2) reason = 'fill arrived too late to be safe';
+    else if (!this.trustsTombstones(readStartedAt)) reason = 'the backend was unreachable too recently to trust its tombstones';
+    if (reason === undefined) return true;
+    this.emit({ type: 'skip', store: this.name, className, reason });
+    return false;
+  }
+
+  /** An observation made by this tier; another tier's (a caller's mistake) counts as none. */
+  #own(observed: Observation | undefined): ReadObservation<R> | undefined {
+    return observed instanceof ReadObservation && observed.observedBy === this ? (observed as ReadObservation<R>) : undefined;
+  }
+
+  #missMs(cls: Class): number | undefined {
+    const option = this.#missLifetime;
+    const seconds = typeof option === 'function' ? option(cls) : option;
+    return seconds !== undefined && isSeconds(seconds) ? Math.ceil(seconds * 1000) : undefined;
+  }
+
+  /** Settled tombstones at the anchors, and every other key of each object pointed at its anchor. */
+  #settle(objs: readonly object[], now: number): Promise<void> {
+    const ticket = this.#ticket(now);
+    const writes: RawWrite<R>[] = [];
+    const tomb = this.#tombs([''], ticket, true)[0]!.raw;
+    const done = new Set<string>();
+    for (const obj of objs) {
+      const keys = this.keys.keysOf(metadataOf(obj), obj, this.polymorphic);
+      const anchor = keys[0];
+      if (anchor === undefined || done.has(anchor)) continue;
+      done.add(anchor);
+      writes.push({ key: anchor, raw: tomb, expiresAt: ticket.expiresAt });
+      if (keys.length > 1) {
+        const pointer = this.#pointer(anchor, ticket.expiresAt);
+        for (let i = 1; i < keys.length; i++) writes.push({ key: keys[i]!, raw: pointer, expiresAt: ticket.expiresAt });
+      }
+    }
+    return writes.length > 0 ? this.writeRaw(writes, 'set') : Promise.resolve();
   }
 
   #ticket(now: number): WriteTicket {
     return { token: randomUUID(), expiresAt: now + this.tombstoneMs };
   }
 
-  #tombs(keys: readonly string[], ticket: WriteTicket): RawWrite<R>[] {
-    const raw = this.encode({ kind: 'tomb', token: ticket.token, expiresAt: ticket.expiresAt } satisfies TombRecord);
+  #tombs(keys: readonly string[], ticket: WriteTicket, settled: boolean): RawWrite<R>[] {
+    const record: TombRecord = settled
+      ? { kind: 'tomb', token: ticket.token, expiresAt: ticket.expiresAt, settled: true }
+      : { kind: 'tomb', token: ticket.token, expiresAt: ticket.expiresAt };
+    const raw = this.encode(record);
     return keys.map((key) => ({ key, raw, expiresAt: ticket.expiresAt }));
+  }
+
+  #pointer(anchor: string, expiresAt: number): R {
+    return this.encode({ kind: 'ptr', key: anchor, expiresAt } satisfies PointerRecord);
+  }
+
+  /** A hold for what expires before a tombstone would: until then it keeps blocking older fills. */
+  #holdFor(expiresAt: number, now: number): number | undefined {
+    return expiresAt !== NEVER && expiresAt < now + this.tombstoneMs ? now + this.tombstoneMs : undefined;
   }
 
   /** The value write at the anchor and the pointer writes, or `undefined` when `obj` must not be stored. */
@@ -226,9 +406,10 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
       this.emit({ type: 'skip', store: this.name, className: meta.name, reason: 'lifetime already past' });
       return undefined;
     }
+    const holdUntil = this.#holdFor(expiresAt, now);
     let raw: R;
     try {
-      raw = this.encode({ kind: 'value', obj, expiresAt });
+      raw = this.encode(holdUntil === undefined ? { kind: 'value', obj, expiresAt } : { kind: 'value', obj, expiresAt, holdUntil, token: randomUUID() });
     } catch (error) {
       this.emit({ type: 'skip', store: this.name, className: meta.name, reason: `not encodable: ${(error as Error).message}` });
       return undefined;
@@ -239,31 +420,44 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
       this.emit({ type: 'skip', store: this.name, className: meta.name, reason });
       return undefined;
     }
-    const value: RawWrite<R> = { key: anchor, raw, expiresAt };
+    const until = holdUntil ?? expiresAt;
+    const value: RawWrite<R> = { key: anchor, raw, expiresAt: until };
     if (keys.length === 1) return { value, pointers: NO_WRITES };
-    const pointer = this.encode({ kind: 'ptr', key: anchor, expiresAt } satisfies PointerRecord);
+    const pointer = this.#pointer(anchor, until);
     const pointers: RawWrite<R>[] = [];
-    for (let i = 1; i < keys.length; i++) pointers.push({ key: keys[i]!, raw: pointer, expiresAt });
+    for (let i = 1; i < keys.length; i++) pointers.push({ key: keys[i]!, raw: pointer, expiresAt: until });
     return { value, pointers };
   }
 
-  /** Reads and decodes keys; expired and corrupt entries go to `stale` (to be removed) and are misses. */
-  async #read(keys: readonly string[], now: number, stale: string[]): Promise<Map<string, CacheRecord>> {
-    const raws = await this.readRaw(keys);
-    const out = new Map<string, CacheRecord>();
+  /**
+   * Reads and decodes keys. Corrupt entries, and entries past even their hold, go to `stale` (to be
+   * removed) and read as nothing; tombstones are never removed here (they expire by themselves).
+   */
+  async #read(keys: readonly string[], now: number, stale: string[]): Promise<Map<string, RawRead<R>>> {
+    const versions: unknown[] = [];
+    const raws = await this.readRaw(keys, versions);
+    const out = new Map<string, RawRead<R>>();
     keys.forEach((key, i) => {
       const raw = raws[i];
       if (raw === undefined || raw === null) return;
+      const version = versions[i];
       const record = this.decode(raw);
       if (isDecodeFailure(record)) {
         if (record.kind === 'corrupt') {
           stale.push(key);
           this.emit({ type: 'corrupt', store: this.name, key, reason: record.reason });
+          out.set(key, { record: undefined, raw, version });
+        } else {
+          out.set(key, { record: undefined, raw, version, foreign: true });
         }
         return;
       }
-      if (record.kind !== 'tomb' && isExpired(record.expiresAt, now)) stale.push(key);
-      else out.set(key, record);
+      if (record.kind !== 'tomb' && isExpired(heldUntil(record), now)) {
+        stale.push(key);
+        out.set(key, { record: undefined, raw, version });
+      } else {
+        out.set(key, { record, raw, version });
+      }
     });
     return out;
   }
@@ -277,6 +471,20 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
     if (hits > 0 && this.events.has('hit')) this.emit({ type: 'hit', store: this.name, className: meta.name, count: hits });
     if (misses > 0 && this.events.has('miss')) this.emit({ type: 'miss', store: this.name, className: meta.name, count: misses });
   }
+}
+
+/** Files a conditional write under how it is sent; `undefined` (no observation) means `add`. */
+function sortWrite<R>(writes: FillWrites<R>, write: RawWrite<R>, condition: FillCondition<R> | undefined): void {
+  if (condition === undefined || condition.mode === 'add') writes.adds.push(write);
+  else if (condition.mode === 'swap') writes.swaps.push({ ...write, expected: condition.expected, version: condition.version });
+}
+
+function isLive(record: { readonly expiresAt: number }, now: number): boolean {
+  return record.expiresAt === NEVER || !isExpired(record.expiresAt, now);
+}
+
+function isSeconds(value: unknown): value is number {
+  return typeof value === 'number' && value > 0 && Number.isFinite(value);
 }
 
 function unique(keys: readonly (string | undefined)[]): string[] {

@@ -5,7 +5,7 @@ import { withDeadline } from './deadline';
 import { ConfigurationError } from './errors';
 import { KeyBuilder } from './keys';
 import { getMetadata, metadataOf } from './metadata';
-import { isAdoptingStore, isCacheTier, type CacheTier, type Store, type WriteTicket } from './store';
+import { isAdoptingStore, isCacheTier, type CacheTier, type Observation, type Store, type TierLookup, type WriteTicket } from './store';
 import type { Class, KeyQuery } from './types';
 
 /** Options of `ChainedStore`. */
@@ -34,6 +34,20 @@ interface Tier {
   pending: Set<object>;
   /** The next background replay of `pending`, when one is scheduled. */
   replayTimer: NodeJS.Timeout | undefined;
+}
+
+/** A cache tier that missed some of a read's queries, and what its read saw there. */
+interface Missed {
+  readonly tier: Tier;
+  readonly index: number;
+  readonly observed: Observation;
+}
+
+/** Per query of a read: the answer, the tier that gave it (-1: none), and when that tier's read began. */
+interface LoadState<T> {
+  readonly results: (T | undefined)[];
+  readonly servedBy: number[];
+  readonly readAt: number[];
 }
 
 interface Waiter {
@@ -206,8 +220,19 @@ export class ChainedStore extends BaseStore {
   }
 
   /** Tombstones the objects in every cache tier; a failing tier is reported and remembered, never thrown. */
+  /**
+   * Settled tombstones in every cache tier, lowest first, one tier after another: a fill may
+   * replace a settled tombstone with what it then read lower down, so every tier below must have
+   * been invalidated before it. Above a tier whose call failed (it may still hold the old version),
+   * the tombstones are reservations instead, which no fill replaces.
+   */
   async #tombstone(objs: readonly object[], operation: string): Promise<void> {
-    await Promise.all(this.#caches.map((tier) => this.#guard(tier, operation, objs, () => tier.cache!.batchDelete(objs))));
+    let failedBelow = false;
+    for (let i = this.#caches.length - 1; i >= 0; i--) {
+      const tier = this.#caches[i]!;
+      const ok = await this.#guard(tier, operation, objs, () => (failedBelow ? this.#block(tier, objs) : tier.cache!.batchDelete(objs)));
+      if (!ok) failedBelow = true;
+    }
   }
 
   /**
@@ -227,62 +252,83 @@ export class ChainedStore extends BaseStore {
   async #load<T extends object>(cls: Class<T>, queries: readonly KeyQuery<T>[]): Promise<(T | undefined)[]> {
     const meta = getMetadata(cls);
     queries.forEach((q) => meta.shapeFor(q));
-    const results: (T | undefined)[] = new Array(queries.length).fill(undefined);
-    const servedBy: number[] = new Array(queries.length).fill(-1);
-    const readAt: number[] = new Array(queries.length).fill(0);
-    const missedIn: Tier[] = [];
+    const read: LoadState<T> = {
+      results: new Array(queries.length).fill(undefined),
+      servedBy: new Array(queries.length).fill(-1),
+      readAt: new Array(queries.length).fill(0),
+    };
+    const missedIn: Missed[] = [];
     let missing = queries.map((_q, i) => i);
-    for (let t = 0; t < this.#tiers.length && missing.length > 0; t++) {
+    const bottom = this.#tiers.length - 1;
+    for (let t = 0; t <= bottom && missing.length > 0; t++) {
       const tier = this.#tiers[t]!;
       const asked = missing.map((i) => queries[i]!);
       const startedAt = Date.now();
-      let found: (T | undefined)[];
+      let lookup: TierLookup<T>;
       if (tier.cache === undefined) {
-        found = await tier.store.batchGet(cls, asked);
+        lookup = { found: await tier.store.batchGet(cls, asked), absent: undefined, observed: undefined as never };
       } else {
-        const got = await this.#guarded(tier, 'batchGet', () => tier.cache!.batchGet(cls, asked));
+        const got = await this.#guarded(tier, 'batchGet', () => tier.cache!.lookup(cls, asked));
         if (got === undefined) continue;
-        found = got;
+        lookup = got;
       }
       const still: number[] = [];
       missing.forEach((i, j) => {
-        const obj = found[j];
-        if (obj === undefined) {
+        const obj = lookup.found[j];
+        // A miss of the source of truth at the bottom, or one a cache tier remembers, is an answer too.
+        const answered = obj !== undefined || lookup.absent?.[j] === true || (t === bottom && tier.cache === undefined);
+        if (!answered) {
           still.push(i);
           return;
         }
-        results[i] = obj;
-        servedBy[i] = t;
-        readAt[i] = startedAt;
+        read.results[i] = obj;
+        read.servedBy[i] = t;
+        read.readAt[i] = startedAt;
       });
-      if (tier.cache !== undefined && still.length > 0) missedIn.push(tier);
+      if (tier.cache !== undefined && still.length > 0) missedIn.push({ tier, index: t, observed: lookup.observed });
       missing = still;
     }
-    await this.#fill(missedIn, results, servedBy, readAt);
-    return this.#adoptResults(results, servedBy);
+    await this.#fill(cls, queries, missedIn, read);
+    return this.#adoptResults(read.results, read.servedBy);
   }
 
-  /** Writes objects found lower down into the cache tiers above that missed them. */
-  async #fill(missedIn: readonly Tier[], results: readonly (object | undefined)[], servedBy: readonly number[], readAt: readonly number[]): Promise<void> {
+  /**
+   * Writes what was found lower down into the cache tiers above that missed it, and what the tiers
+   * below answered as absent as remembered misses; each conditional on what that tier's read saw.
+   */
+  async #fill<T extends object>(cls: Class<T>, queries: readonly KeyQuery<T>[], missedIn: readonly Missed[], read: LoadState<T>): Promise<void> {
     if (missedIn.length === 0) return;
+    const { results, servedBy, readAt } = read;
     await Promise.all(
-      missedIn.map((tier) => {
-        const index = this.#tiers.indexOf(tier);
+      missedIn.map(({ tier, index, observed }) => {
         const objs: object[] = [];
+        const absent: KeyQuery<T>[] = [];
         let oldest = Infinity;
+        let oldestAbsent = Infinity;
         results.forEach((obj, i) => {
-          if (obj === undefined || servedBy[i]! <= index) return;
-          objs.push(obj);
-          oldest = Math.min(oldest, readAt[i]!);
+          if (servedBy[i]! <= index) return;
+          if (obj !== undefined) {
+            objs.push(obj);
+            oldest = Math.min(oldest, readAt[i]!);
+          } else {
+            absent.push(queries[i]!);
+            oldestAbsent = Math.min(oldestAbsent, readAt[i]!);
+          }
         });
-        if (objs.length === 0) return undefined;
-        let sent = false;
-        const fill = (): Promise<void> => ((sent = true), tier.cache!.fill(objs, oldest));
-        return this.#guard(tier, 'fill', [], fill).then((ok) => {
-          if (!ok && sent) this.#compensate(tier, objs);
-        });
+        const cache = tier.cache!;
+        return Promise.all([
+          objs.length === 0 ? undefined : this.#sendFill(tier, objs, () => cache.fill(objs, oldest, observed)),
+          absent.length === 0 ? undefined : this.#sendFill(tier, absent.map((q) => standIn(cls, q)), () => cache.fillAbsent(cls, absent, oldestAbsent, observed)),
+        ]);
       }),
     );
+  }
+
+  /** A fill under the deadline and breaker; one that failed once sent is compensated (see `#compensate`). */
+  async #sendFill(tier: Tier, objs: readonly object[], fill: () => Promise<void>): Promise<void> {
+    let sent = false;
+    const ok = await this.#guard(tier, 'fill', [], () => ((sent = true), fill()));
+    if (!ok && sent) this.#compensate(tier, objs);
   }
 
   #adoptResults<T extends object>(results: (T | undefined)[], servedBy: readonly number[]): (T | undefined)[] {
@@ -417,7 +463,7 @@ export class ChainedStore extends BaseStore {
   /** A tier that missed writes may hold old versions: invalidate them before trusting it again. */
   async #replay(tier: Tier): Promise<void> {
     const objs = [...tier.pending];
-    await withDeadline(tier.cache!.batchDelete(objs), this.#timeout, `${tier.store.name}.batchDelete`);
+    await withDeadline(this.#block(tier, objs), this.#timeout, `${tier.store.name}.reserve`);
     for (const o of objs) tier.pending.delete(o);
   }
 
@@ -429,7 +475,17 @@ export class ChainedStore extends BaseStore {
    */
   #compensate(tier: Tier, objs: readonly object[]): void {
     this.#remember(tier, objs);
-    withDeadline(tier.cache!.batchDelete(objs), this.#timeout, `${tier.store.name}.batchDelete`).catch(() => undefined);
+    withDeadline(this.#block(tier, objs), this.#timeout, `${tier.store.name}.reserve`).catch(() => undefined);
+  }
+
+  /**
+   * Reservations that nobody commits: they block every fill until they expire. What a failed call
+   * may have left is dropped this way rather than with settled tombstones, which a fill may replace
+   * while a write of this chain is still in flight on the same keys.
+   */
+  #block(tier: Tier, objs: readonly object[]): Promise<void> {
+    const cache = tier.cache!;
+    return cache.reserve(objs, { token: randomUUID(), expiresAt: Date.now() + cache.tombstoneMs });
   }
 
   #remember(tier: Tier, objs: readonly object[]): void {
@@ -447,4 +503,14 @@ export class ChainedStore extends BaseStore {
       tier.pending.add(o);
     }
   }
+}
+
+/**
+ * An instance of `cls` holding only the attributes of `query`, defined without running setters:
+ * it stands for the object a remembered miss was about, so that the miss can be invalidated.
+ */
+function standIn(cls: Class, query: object): object {
+  const out = Object.create(cls.prototype as object) as object;
+  for (const [attr, value] of Object.entries(query)) Object.defineProperty(out, attr, { value, enumerable: true, writable: true, configurable: true });
+  return out;
 }

@@ -162,16 +162,26 @@ function instantiate(cls: Class, data: Record<string, unknown>, depth: number): 
  * cannot be encoded (cycles, excessive depth); the caller reports and skips them.
  */
 export function encodeRecord(record: CacheRecord): string {
-  if (record.kind === 'tomb') return encodeTomb(record.token, record.expiresAt);
+  if (record.kind === 'tomb') return encodeTomb(record.token, record.expiresAt, record.settled === true);
   if (record.kind === 'ptr') return `{"f":${FORMAT_VERSION},"k":"p","p":${JSON.stringify(record.key)},"e":${record.expiresAt}}`;
+  if (record.kind === 'miss') return `{"f":${FORMAT_VERSION},"k":"m","t":${JSON.stringify(record.token)},"e":${record.expiresAt}${held(record.holdUntil)}}`;
   const meta = getMetadata(record.obj.constructor as Class);
   const data = encodeFields(toPlain(record.obj), 0, new Set([record.obj]));
-  return `{"f":${FORMAT_VERSION},"k":"v","c":${JSON.stringify(meta.name)},"e":${record.expiresAt},"d":${JSON.stringify(data)}}`;
+  const hold = record.holdUntil === undefined ? '' : `${held(record.holdUntil)},"t":${JSON.stringify(record.token ?? '')}`;
+  return `{"f":${FORMAT_VERSION},"k":"v","c":${JSON.stringify(meta.name)},"e":${record.expiresAt}${hold},"d":${JSON.stringify(data)}}`;
 }
 
-/** A tombstone's envelope; deterministic, so a tier can compare it byte for byte (CAS, Lua). */
-export function encodeTomb(token: string, expiresAt: number): string {
-  return `{"f":${FORMAT_VERSION},"k":"t","t":${JSON.stringify(token)},"e":${expiresAt}}`;
+function held(holdUntil: number | undefined): string {
+  return holdUntil === undefined ? '' : `,"h":${holdUntil}`;
+}
+
+/**
+ * A tombstone's envelope; deterministic, so a tier can compare it byte for byte (CAS, Lua). A
+ * settled one carries `"s":1`, which a decoder of the previous release ignores: to it, every
+ * tombstone still blocks every fill, the conservative reading during a rolling upgrade.
+ */
+export function encodeTomb(token: string, expiresAt: number, settled = false): string {
+  return `{"f":${FORMAT_VERSION},"k":"t","t":${JSON.stringify(token)},"e":${expiresAt}${settled ? ',"s":1' : ''}}`;
 }
 
 /** Decodes an envelope: a record, or why it is a miss. Never throws. */
@@ -188,7 +198,13 @@ export function decodeRecord(payload: string | Buffer | Uint8Array, maxBytes = D
     if (typeof expiresAt !== 'number') return { kind: 'corrupt', reason: 'no expiry' };
     if (env.k === 't') {
       if (typeof env.t !== 'string') return { kind: 'corrupt', reason: 'bad tombstone' };
-      return { kind: 'tomb', token: env.t, expiresAt };
+      return env.s === 1 ? { kind: 'tomb', token: env.t, expiresAt, settled: true } : { kind: 'tomb', token: env.t, expiresAt };
+    }
+    const holdUntil = env.h;
+    if (holdUntil !== undefined && (typeof holdUntil !== 'number' || typeof env.t !== 'string')) return { kind: 'corrupt', reason: 'bad hold' };
+    if (env.k === 'm') {
+      if (typeof env.t !== 'string') return { kind: 'corrupt', reason: 'bad miss' };
+      return holdUntil === undefined ? { kind: 'miss', token: env.t, expiresAt } : { kind: 'miss', token: env.t, expiresAt, holdUntil };
     }
     if (env.k === 'p') {
       if (typeof env.p !== 'string') return { kind: 'corrupt', reason: 'bad pointer' };
@@ -198,7 +214,7 @@ export function decodeRecord(payload: string | Buffer | Uint8Array, maxBytes = D
     const cls = classByName(env.c);
     if (cls === undefined) return { kind: 'unknown-class', name: env.c };
     const obj = instantiate(cls, asRecord(env.d), 0);
-    return { kind: 'value', obj, expiresAt };
+    return holdUntil === undefined ? { kind: 'value', obj, expiresAt } : { kind: 'value', obj, expiresAt, holdUntil, token: env.t as string };
   } catch (error) {
     // JSON.parse quotes the payload in its message: stored bytes must not reach events or logs.
     if (error instanceof SyntaxError) return { kind: 'corrupt', reason: 'not JSON' };

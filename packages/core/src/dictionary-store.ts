@@ -1,7 +1,8 @@
-import { BaseCacheStore, type CacheStoreOptions, type RawWrite } from './base-cache-store';
+import { BaseCacheStore, type CacheStoreOptions, type RawSwap, type RawWrite } from './base-cache-store';
 import { isDecodeFailure } from './codec';
 import { ConfigurationError } from './errors';
 import { NEVER, isExpired } from './lifetime';
+import { heldUntil } from './record';
 
 /**
  * The base for a store over any dictionary-like backend: implement `getItem`, `setItem` and
@@ -16,7 +17,7 @@ export abstract class BaseDictionaryStore extends BaseCacheStore<string> {
   protected abstract setItem(key: string, value: string, ttlMs: number | undefined): unknown;
   protected abstract deleteItem(key: string): unknown;
 
-  protected async readRaw(keys: readonly string[]): Promise<readonly (string | undefined)[]> {
+  protected async readRaw(keys: readonly string[], _versions: unknown[]): Promise<readonly (string | undefined)[]> {
     const values = await Promise.all(keys.map((k) => this.getItem(k)));
     return values.map((v) => (typeof v === 'string' ? v : undefined));
   }
@@ -32,11 +33,11 @@ export abstract class BaseDictionaryStore extends BaseCacheStore<string> {
   #absent(current: unknown): boolean {
     if (typeof current !== 'string') return true;
     const record = this.decode(current);
-    return !isDecodeFailure(record) && isExpired(record.expiresAt, Date.now());
+    return !isDecodeFailure(record) && isExpired(heldUntil(record), Date.now());
   }
 
-  protected async swapRaw(writes: readonly RawWrite<string>[], expected: string): Promise<readonly boolean[]> {
-    return Promise.all(writes.map((w) => this.#writeIf(w, (v) => v === expected)));
+  protected async swapRaw(swaps: readonly RawSwap<string>[]): Promise<readonly boolean[]> {
+    return Promise.all(swaps.map((w) => this.#writeIf(w, (v) => v === w.expected)));
   }
 
   protected async removeRaw(keys: readonly string[]): Promise<void> {

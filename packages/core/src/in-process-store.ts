@@ -1,9 +1,8 @@
-import { BaseCacheStore, matchesQuery, type RawWrite } from './base-cache-store';
+import { BaseCacheStore, matchesQuery, type RawSwap, type RawWrite } from './base-cache-store';
 import { decodeRecord, encodeRecord, type DecodeFailure } from './codec';
 import { isExpired, NEVER } from './lifetime';
 import { getMetadata, metadataOf } from './metadata';
-import type { CacheRecord } from './record';
-import type { WriteTicket } from './store';
+import { heldUntil, type CacheRecord } from './record';
 import type { Class, KeyQuery } from './types';
 
 /**
@@ -71,7 +70,7 @@ export abstract class InProcessStore extends BaseCacheStore<CacheRecord> {
     }
   }
 
-  protected readRaw(keys: readonly string[]): Promise<readonly (CacheRecord | undefined)[]> {
+  protected readRaw(keys: readonly string[], _versions: unknown[]): Promise<readonly (CacheRecord | undefined)[]> {
     return Promise.resolve(keys.map((k) => this.readRecord(k)));
   }
 
@@ -80,18 +79,19 @@ export abstract class InProcessStore extends BaseCacheStore<CacheRecord> {
     for (const w of writes) {
       if (mode === 'add') {
         const current = this.peekRecord(w.key);
-        if (current !== undefined && !isExpired(current.expiresAt, now)) continue;
+        if (current !== undefined && !isExpired(heldUntil(current), now)) continue;
       }
       this.writeRecord(w.key, w.raw);
     }
     return Promise.resolve();
   }
 
-  protected swapRaw(writes: readonly RawWrite<CacheRecord>[], _expected: CacheRecord, ticket: WriteTicket): Promise<readonly boolean[]> {
+  /** Synchronous underneath, so each compare-and-swap is atomic. */
+  protected swapRaw(swaps: readonly RawSwap<CacheRecord>[]): Promise<readonly boolean[]> {
     return Promise.resolve(
-      writes.map((w) => {
+      swaps.map((w) => {
         const current = this.peekRecord(w.key);
-        if (current === undefined || current.kind !== 'tomb' || current.token !== ticket.token) return false;
+        if (current === undefined || !sameEntry(current, w.expected)) return false;
         this.writeRecord(w.key, w.raw);
         return true;
       }),
@@ -102,4 +102,15 @@ export abstract class InProcessStore extends BaseCacheStore<CacheRecord> {
     for (const k of keys) this.removeRecord(k);
     return Promise.resolve();
   }
+}
+
+/**
+ * Whether `current` is the very entry `expected` names: the same record, or the tombstone, miss or
+ * held value of the same token (a reservation's expected record is rebuilt from its ticket).
+ */
+function sameEntry(current: CacheRecord, expected: CacheRecord): boolean {
+  if (current === expected) return true;
+  if (current.kind !== expected.kind || current.kind === 'ptr') return false;
+  const a = (current as { token?: string }).token;
+  return a !== undefined && a === (expected as { token?: string }).token;
 }

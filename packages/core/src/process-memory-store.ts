@@ -1,10 +1,9 @@
 import { LRUCache } from 'lru-cache';
-import type { CacheStoreOptions, RawWrite } from './base-cache-store';
+import type { CacheStoreOptions, RawSwap, RawWrite } from './base-cache-store';
 import { ConfigurationError } from './errors';
 import { InProcessStore } from './in-process-store';
 import type { CacheRecord } from './record';
 import { RecentWrites } from './recent-writes';
-import type { WriteTicket } from './store';
 
 /** Options of `ProcessMemoryStore`. */
 export interface ProcessMemoryStoreOptions extends CacheStoreOptions {
@@ -115,10 +114,15 @@ export class ProcessMemoryStore extends InProcessStore {
     return super.writeRaw(writes, mode);
   }
 
-  protected override async swapRaw(writes: readonly RawWrite<CacheRecord>[], expected: CacheRecord, ticket: WriteTicket): Promise<readonly boolean[]> {
-    const swapped = await super.swapRaw(writes, expected, ticket);
+  protected override async swapRaw(swaps: readonly RawSwap<CacheRecord>[]): Promise<readonly boolean[]> {
+    const swapped = await super.swapRaw(swaps);
     const now = Date.now();
-    swapped.forEach((ok, i) => ok && this.#recent.value(writes[i]!.key, now));
+    swapped.forEach((ok, i) => {
+      if (!ok) return;
+      const w = swaps[i]!;
+      if (w.raw.kind === 'tomb') this.#recent.tomb(w.key, w.raw.expiresAt, now);
+      else this.#recent.value(w.key, now);
+    });
     return swapped;
   }
 

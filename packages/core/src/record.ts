@@ -1,22 +1,36 @@
 /**
  * What a cache tier holds under one key: a value with its expiry (under the object's anchor key),
- * a pointer to the anchor (under every other key), or a tombstone that marks an anchor as recently
- * invalidated so that no late fill can put an older value back.
+ * a pointer to the anchor (under every other key), a tombstone that marks an anchor as being
+ * written or recently invalidated, or a remembered miss (the database had nothing for that key).
+ * docs/ARCHITECTURE.md ("The fill protocol") says how each blocks or admits a fill.
  */
-export type CacheRecord = ValueRecord | PointerRecord | TombRecord;
+export type CacheRecord = ValueRecord | PointerRecord | TombRecord | MissRecord;
 
 export interface ValueRecord {
   readonly kind: 'value';
   readonly obj: object;
   /** Epoch milliseconds, or 0 (`NEVER`). */
   readonly expiresAt: number;
+  /**
+   * Set on a value that expires before a tombstone would: the entry stays until then, read as a
+   * settled tombstone once the value has expired, so it keeps blocking fills of older reads.
+   */
+  readonly holdUntil?: number;
+  /** Makes a held entry unique, so a fill can compare-and-swap exactly the one its read saw. */
+  readonly token?: string;
 }
 
 export interface TombRecord {
   readonly kind: 'tomb';
-  /** Identifies the write that placed it, so only that write may replace it with its value. */
+  /** Identifies the write or invalidation that placed it: a fill or commit swaps exactly this one. */
   readonly token: string;
   readonly expiresAt: number;
+  /**
+   * A *settled* tombstone stands for a change the database already has (a delete done, an
+   * invalidation after a commit): a fill whose read saw it may replace it. Without it, the tombstone
+   * is a *reservation* — a write whose database call may still be in flight — and blocks every fill.
+   */
+  readonly settled?: boolean;
 }
 
 /**
@@ -28,4 +42,18 @@ export interface PointerRecord {
   /** The anchor key holding the value. */
   readonly key: string;
   readonly expiresAt: number;
+}
+
+/** The database had no object for this key when a read looked (opt-in: `missLifetime`). */
+export interface MissRecord {
+  readonly kind: 'miss';
+  readonly token: string;
+  readonly expiresAt: number;
+  /** As on a value: the entry outlives a brief miss until a tombstone would have expired. */
+  readonly holdUntil?: number;
+}
+
+/** Until when the backend keeps the entry (a held value or miss outlives its own expiry). */
+export function heldUntil(record: CacheRecord): number {
+  return (record.kind === 'value' || record.kind === 'miss') && record.holdUntil !== undefined ? record.holdUntil : record.expiresAt;
 }

@@ -29,21 +29,49 @@ export interface WriteTicket {
 }
 
 /**
+ * What a cache tier's read saw where it missed, kept for the fill that follows a read lower down:
+ * the fill may replace exactly what was seen (docs/ARCHITECTURE.md, "The fill protocol"). Opaque;
+ * only the tier that made it reads it.
+ */
+export interface Observation {
+  readonly observedBy: CacheTier;
+}
+
+/** A cache tier's answer to a batch read, with what it saw for the fills. */
+export interface TierLookup<T> {
+  /** One per query, in the asked order: the object, or `undefined`. */
+  readonly found: (T | undefined)[];
+  /** Where `true`, the tier remembers that the database had nothing for that query (`missLifetime`). */
+  readonly absent: readonly boolean[] | undefined;
+  readonly observed: Observation;
+}
+
+/**
  * A store a `ChainedStore` may put above the source of truth. Besides the plain operations it takes
- * part in the chain's consistency protocol (DESIGN.md invariants 1–2):
- * - a write-through first `reserve`s every key with a tombstone carrying the write's token, then,
- *   once the store below has the write, `commit`s: values replace only its own tombstones;
- * - `delete` leaves tombstones, and `fill` (pull-through write-back) writes only where there is
- *   neither a value nor a tombstone, so a late fill never resurrects an older version.
+ * part in the chain's consistency protocol (docs/ARCHITECTURE.md, invariants 1–2):
+ * - a write-through first `reserve`s every anchor with a reservation carrying the write's token,
+ *   then, once the store below has the write, `commit`s: values replace only its own reservations,
+ *   and an anchor that only the write made known (a serial id) is written where it holds nothing;
+ * - `delete` leaves settled tombstones; a `fill` (pull-through write-back) replaces exactly what
+ *   the read before it saw at the anchor — nothing, a settled tombstone, a remembered miss — and
+ *   never a reservation or anything written since, so a late fill never resurrects an older version.
  */
 export interface CacheTier extends Store {
   readonly isCache: true;
-  /** How long tombstones live, in milliseconds; a fill whose read is older than this is dropped. */
+  /** How long tombstones live, in milliseconds; a fill whose read is older than half of this is dropped. */
   readonly tombstoneMs: number;
   reserve(objs: readonly object[], ticket: WriteTicket): Promise<void>;
   commit(objs: readonly object[], ticket: WriteTicket): Promise<void>;
-  /** Conditional write-back of objects read lower down at `readStartedAt` (epoch ms). */
-  fill(objs: readonly object[], readStartedAt: number): Promise<void>;
+  /** `batchGet`, plus what the read saw, for `fill` and `fillAbsent`. */
+  lookup<T extends object>(cls: Class<T>, queries: readonly KeyQuery<T>[]): Promise<TierLookup<T>>;
+  /**
+   * Conditional write-back of objects read lower down, by a read that started at `readStartedAt`
+   * (epoch ms) after this tier's `lookup` saw `observed`. Without `observed`, writes only where a
+   * key holds nothing.
+   */
+  fill(objs: readonly object[], readStartedAt: number, observed?: Observation): Promise<void>;
+  /** Remembers that the database had nothing for `queries` (a no-op without `missLifetime`); conditional as `fill`. */
+  fillAbsent<T extends object>(cls: Class<T>, queries: readonly KeyQuery<T>[], readStartedAt: number, observed?: Observation): Promise<void>;
   /**
    * A synchronous lookup for in-process tiers, so a chain's first-tier hit costs no promise chain.
    * Returns `undefined` on a miss. Optional.

@@ -63,8 +63,8 @@ describe('ChainedStore', () => {
       [memory, shared, db].forEach((s) => s.resetCounts());
       const got = await chain.batchGet(Foo, [{ id: 1 }, { id: 2 }, { id: 3 }, { id: 4 }]);
       expect(got.map((f) => f?.id)).toEqual([1, 2, 3, undefined]);
-      expect(memory.counts.batchGet).toBe(1);
-      expect(shared.counts.batchGet).toBe(1);
+      expect(memory.counts.lookup).toBe(1);
+      expect(shared.counts.lookup).toBe(1);
       expect(db.counts.batchGet).toBe(1);
       expect(db.asked.at(-1)).toEqual([{ id: 3 }, { id: 4 }]);
     });
@@ -157,7 +157,7 @@ describe('ChainedStore', () => {
       chain.on('circuit', (e) => states.push(e.state));
       shared.fault({ kind: 'throw' });
       for (let i = 0; i < 5; i++) await chain.batchGet(Foo, [{ id: i }]);
-      expect(shared.counts.batchGet).toBe(2);
+      expect(shared.counts.lookup).toBe(2);
       expect(states).toEqual(['open']);
     });
 

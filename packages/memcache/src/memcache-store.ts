@@ -1,5 +1,5 @@
 import { Buffer } from 'node:buffer';
-import { BaseCacheStore, TierUnavailableError, decodeRecord, metadataOf, type RawWrite } from '@stockpyle/core';
+import { BaseCacheStore, TierUnavailableError, decodeRecord, metadataOf, type RawSwap, type RawWrite } from '@stockpyle/core';
 import type { Server } from 'memjs';
 import { Opcode, Status, statusName, type WireReply, type WireRequest } from './binary-protocol';
 import { describeServer, disconnect, exchange, lastTrouble } from './connection';
@@ -32,23 +32,23 @@ export class MemcacheStore extends BaseCacheStore<string> {
   }
 
   /**
-   * Skips the fill when a connection to memcached broke within a tombstone's lifetime before the
-   * fill's read began: a restart may have emptied the tombstones that would block an outdated fill,
-   * and a frozen server may still apply writes queued before it stopped.
+   * No fill trusts tombstones when a connection to memcached broke within a tombstone's lifetime
+   * before the fill's read began: a restart may have emptied the tombstones that would block an
+   * outdated fill, and a frozen server may still apply writes queued before it stopped.
    */
-  override async fill(objs: readonly object[], readStartedAt: number): Promise<void> {
-    if (objs.length === 0) return;
+  protected override trustsTombstones(readStartedAt: number): boolean {
     const since = readStartedAt - this.tombstoneMs;
-    if (this.#client().servers.some((server) => (lastTrouble(server) ?? -Infinity) > since)) {
-      this.emit({ type: 'skip', store: this.name, className: metadataOf(objs[0]!).name, reason: 'memcached was unreachable too recently to trust its tombstones' });
-      return;
-    }
-    return super.fill(objs, readStartedAt);
+    return !this.#client().servers.some((server) => (lastTrouble(server) ?? -Infinity) > since);
   }
 
-  protected async readRaw(keys: readonly string[]): Promise<readonly (string | undefined)[]> {
+  /** GETKQ replies carry each item's CAS unique: kept in `versions`, so a fill swaps in one round trip. */
+  protected async readRaw(keys: readonly string[], versions: unknown[]): Promise<readonly (string | undefined)[]> {
     const replies = await this.#send(keys.map((key) => ({ opcode: Opcode.GETKQ, key })));
-    return replies.map((reply) => (reply === undefined ? undefined : this.#found(reply).value.toString('utf8')));
+    return replies.map((reply, i) => {
+      if (reply === undefined) return undefined;
+      versions[i] = this.#found(reply).cas;
+      return reply.value.toString('utf8');
+    });
   }
 
   protected async writeRaw(writes: readonly RawWrite<string>[], mode: 'set' | 'add'): Promise<void> {
@@ -76,31 +76,38 @@ export class MemcacheStore extends BaseCacheStore<string> {
     });
   }
 
-  /** Two round trips: read each key with its CAS unique, then store only where it still holds `expected`. */
-  protected async swapRaw(writes: readonly RawWrite<string>[], expected: string): Promise<readonly boolean[]> {
-    const current = await this.#send(writes.map((w) => ({ opcode: Opcode.GETKQ, key: w.key })));
-    const expectedBytes = Buffer.from(expected, 'utf8');
+  /**
+   * A `cas` store per swap. Where the read before gave no CAS unique (a commit replacing its own
+   * reservation), one round trip first reads each key with its unique and keeps those that still
+   * hold `expected`.
+   */
+  protected async swapRaw(swaps: readonly RawSwap<string>[]): Promise<readonly boolean[]> {
+    const uniques: (Buffer | undefined)[] = swaps.map((w) => (Buffer.isBuffer(w.version) ? w.version : undefined));
+    const unread = swaps.flatMap((w, i) => (uniques[i] === undefined ? [i] : []));
+    if (unread.length > 0) {
+      const current = await this.#send(unread.map((i) => ({ opcode: Opcode.GETKQ, key: swaps[i]!.key })));
+      unread.forEach((i, j) => {
+        const reply = current[j];
+        if (reply !== undefined && this.#found(reply).value.equals(Buffer.from(swaps[i]!.expected, 'utf8'))) uniques[i] = reply.cas;
+      });
+    }
     const now = Date.now();
     const requests: WireRequest[] = [];
     const asked: number[] = [];
-    writes.forEach((w, i) => {
-      const reply = current[i];
-      if (reply === undefined || !this.#found(reply).value.equals(expectedBytes) || !this.#fits(w.raw)) return;
+    swaps.forEach((w, i) => {
+      const cas = uniques[i];
+      if (cas === undefined || !this.#fits(w.raw)) return;
       const exptime = toMemcachedExpiry(w.expiresAt, now);
-      // An expiry already past replaces the tombstone with nothing, still only if it is ours.
-      requests.push(
-        exptime === undefined
-          ? { opcode: Opcode.DELETEQ, key: w.key, cas: reply.cas }
-          : { opcode: Opcode.SETQ, key: w.key, exptime, value: w.raw, cas: reply.cas },
-      );
+      // An expiry already past replaces the entry with nothing, still only if it is the one expected.
+      requests.push(exptime === undefined ? { opcode: Opcode.DELETEQ, key: w.key, cas } : { opcode: Opcode.SETQ, key: w.key, exptime, value: w.raw, cas });
       asked.push(i);
     });
-    const swapped = new Array<boolean>(writes.length).fill(false);
+    const swapped = new Array<boolean>(swaps.length).fill(false);
     const replies = await this.#send(requests);
     replies.forEach((reply, j) => {
       const i = asked[j]!;
       if (reply === undefined) swapped[i] = true;
-      else if (reply.status === Status.E2BIG) this.#skipTooLarge(writes[i]!.raw);
+      else if (reply.status === Status.E2BIG) this.#skipTooLarge(swaps[i]!.raw);
       // KEY_EEXISTS: another write changed the key since the read; KEY_ENOENT: it expired or was evicted.
       else if (reply.status !== Status.KEY_EEXISTS && reply.status !== Status.KEY_ENOENT) throw this.#refused(reply.status, 'compare-and-swap');
     });

@@ -30,7 +30,7 @@ describe('ChainedStore [ProcessMemoryStore, MemcacheStore, database]', () => {
     await chain.release();
   });
 
-  const reads = (store: CountingStoreCounts): number => store.calls('get', 'batchGet', 'peek');
+  const reads = (store: CountingStoreCounts): number => store.calls('get', 'batchGet', 'lookup', 'peek');
 
   it('put writes through every tier, and a get then touches only the first', async () => {
     const f = newFoo();
@@ -52,7 +52,7 @@ describe('ChainedStore [ProcessMemoryStore, MemcacheStore, database]', () => {
     jest.spyOn(Date, 'now').mockReturnValue(now + 61_000);
     [memory, memcache, database].forEach((s) => s.resetCounts());
     expect(await chain.get(Foo, { id: f.id })).toMatchObject({ id: f.id });
-    expect(memcache.calls('batchGet')).toBe(1);
+    expect(memcache.calls('lookup')).toBe(1);
     expect(reads(database)).toBe(0);
     expect(memory.calls('fill')).toBe(1);
     [memory, memcache, database].forEach((s) => s.resetCounts());
@@ -84,7 +84,7 @@ describe('ChainedStore [ProcessMemoryStore, MemcacheStore, database]', () => {
     [memory, memcache, database].forEach((s) => s.resetCounts());
     const got = await fresh.batchGet(Foo, [...cached, ...onlyInDb].map((f) => ({ id: f.id })));
     expect(got.map((g) => g?.id)).toEqual([...cached, ...onlyInDb].map((f) => f.id));
-    expect(memcache.calls('batchGet')).toBe(1);
+    expect(memcache.calls('lookup')).toBe(1);
     expect(database.calls('batchGet')).toBe(1);
   });
 

@@ -94,9 +94,9 @@ describe('StockpyleModule request scope', () => {
       memory.resetCounts();
       expect((await request(url).get('/twice')).body).toEqual({ first: 'seven', second: 'seven' });
       // The second read was served by the per-request tier, so memory was asked once.
-      expect(memory.calls('get', 'batchGet', 'peek')).toBe(1);
+      expect(memory.calls('get', 'batchGet', 'lookup', 'peek')).toBe(1);
       expect((await request(url).get('/twice')).body).toEqual({ first: 'seven', second: 'seven' });
-      expect(memory.calls('get', 'batchGet', 'peek')).toBe(2);
+      expect(memory.calls('get', 'batchGet', 'lookup', 'peek')).toBe(2);
     });
   });
 

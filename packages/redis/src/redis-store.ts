@@ -6,6 +6,7 @@ import {
   TierUnavailableError,
   withDeadline,
   type CacheStoreOptions,
+  type RawSwap,
   type RawWrite,
 } from '@stockpyle/core';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
@@ -36,8 +37,8 @@ export interface RedisStoreOptions extends CacheStoreOptions {
 const CAS_COMMAND = 'stockpyleCompareAndSet';
 
 /**
- * Compare-and-set on one key: replace the value only if it is still exactly ARGV[1] (this write's
- * own tombstone). ARGV[3] is the new expiry in ms, '0' for none. One key, so any Cluster node runs it.
+ * Compare-and-set on one key: replace the value only if it is still exactly ARGV[1] (a write's own
+ * reservation, or the tombstone, miss or held value a fill's read saw; each carries a unique token). ARGV[3] is the new expiry in ms, '0' for none. One key, so any Cluster node runs it.
  */
 const CAS_LUA = `if redis.call('GET', KEYS[1]) == ARGV[1] then
   if ARGV[3] == '0' then redis.call('SET', KEYS[1], ARGV[2]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
@@ -83,7 +84,7 @@ export class RedisStore extends BaseCacheStore<string> {
     await this.#connection.close(this.#timeout);
   }
 
-  protected readRaw(keys: readonly string[]): Promise<readonly (string | undefined)[]> {
+  protected readRaw(keys: readonly string[], _versions: unknown[]): Promise<readonly (string | undefined)[]> {
     if (keys.length === 0) return Promise.resolve([]);
     return this.#run('read', async (client) => {
       const groups = slotGroups(client, keys);
@@ -117,13 +118,13 @@ export class RedisStore extends BaseCacheStore<string> {
     });
   }
 
-  protected swapRaw(writes: readonly RawWrite<string>[], expected: string): Promise<readonly boolean[]> {
-    if (writes.length === 0) return Promise.resolve([]);
+  protected swapRaw(swaps: readonly RawSwap<string>[]): Promise<readonly boolean[]> {
+    if (swaps.length === 0) return Promise.resolve([]);
     return this.#run('commit', async (client) => {
       const now = Date.now();
       const replies = await runCalls(
         client,
-        writes.map((w) => ({ name: CAS_COMMAND, args: [w.key, expected, w.raw, ttlMs(w.expiresAt, now)], key: w.key })),
+        swaps.map((w) => ({ name: CAS_COMMAND, args: [w.key, w.expected, w.raw, ttlMs(w.expiresAt, now)], key: w.key })),
       );
       return replies.map((reply) => Number(reply) === 1);
     });

@@ -1,7 +1,7 @@
 import type fc from 'fast-check';
 import type { Store } from '@stockpyle/core';
 
-const ASYNC = new Set(['get', 'batchGet', 'put', 'batchPut', 'delete', 'batchDelete', 'reserve', 'commit', 'fill']);
+const ASYNC = new Set(['get', 'batchGet', 'lookup', 'fillAbsent', 'put', 'batchPut', 'delete', 'batchDelete', 'reserve', 'commit', 'fill']);
 
 /**
  * Wraps a store so each async call waits for the scheduler twice: before its effect happens and

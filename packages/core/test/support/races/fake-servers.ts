@@ -1,4 +1,4 @@
-import { BaseCacheStore, TierUnavailableError, TimeoutError, type CacheStoreOptions, type RawWrite } from '@stockpyle/core';
+import { BaseCacheStore, TierUnavailableError, TimeoutError, type CacheStoreOptions, type RawSwap, type RawWrite } from '@stockpyle/core';
 import type { Crashable, FakeClock, Gates } from './gates';
 
 interface Entry {
@@ -109,8 +109,19 @@ abstract class ScheduledFakeStore extends BaseCacheStore<string> {
     super(options);
   }
 
-  protected readRaw(keys: readonly string[]): Promise<readonly (string | undefined)[]> {
-    return this.op('get', () => keys.map((k) => this.server.get(k)?.raw));
+  protected readRaw(keys: readonly string[], versions: unknown[]): Promise<readonly (string | undefined)[]> {
+    return this.op('get', () =>
+      keys.map((k, i) => {
+        const entry = this.server.get(k);
+        if (entry !== undefined && this.versioned) versions[i] = entry.cas;
+        return entry?.raw;
+      }),
+    );
+  }
+
+  /** Whether reads return CAS uniques, as memcached's do. */
+  protected get versioned(): boolean {
+    return false;
   }
 
   protected writeRaw(writes: readonly RawWrite<string>[], mode: 'set' | 'add'): Promise<void> {
@@ -136,14 +147,27 @@ abstract class ScheduledFakeStore extends BaseCacheStore<string> {
   }
 }
 
-/** memcached: a commit is two round trips, `gets` (value and CAS unique) then `cas`. */
+/**
+ * memcached: a swap is a `cas` with the unique the fill's read returned, or two round trips (`gets`,
+ * then `cas`) for a commit replacing its own reservation.
+ */
 export class FakeMemcachedStore extends ScheduledFakeStore {
-  protected async swapRaw(writes: readonly RawWrite<string>[], expected: string): Promise<readonly boolean[]> {
-    const seen = await this.op('gets', () => writes.map((w) => this.server.get(w.key)));
+  protected override get versioned(): boolean {
+    return true;
+  }
+
+  protected async swapRaw(swaps: readonly RawSwap<string>[]): Promise<readonly boolean[]> {
+    const unread = swaps.filter((w) => typeof w.version !== 'number');
+    const seen = unread.length === 0 ? [] : await this.op('gets', () => unread.map((w) => this.server.get(w.key)));
+    const uniques = new Map<RawSwap<string>, number>();
+    unread.forEach((w, i) => {
+      const before = seen[i];
+      if (before !== undefined && before.raw === w.expected) uniques.set(w, before.cas);
+    });
     return this.op('cas', () =>
-      writes.map((w, i) => {
-        const before = seen[i];
-        if (before === undefined || before.raw !== expected || this.server.get(w.key)?.cas !== before.cas) return false;
+      swaps.map((w) => {
+        const cas = typeof w.version === 'number' ? w.version : uniques.get(w);
+        if (cas === undefined || this.server.get(w.key)?.cas !== cas) return false;
         this.server.set(w.key, w.raw, w.expiresAt);
         return true;
       }),
@@ -151,12 +175,12 @@ export class FakeMemcachedStore extends ScheduledFakeStore {
   }
 }
 
-/** Redis: a commit is one compare-and-set script per key, atomic on the server. */
+/** Redis: a swap is one compare-and-set script per key, atomic on the server. */
 export class FakeRedisStore extends ScheduledFakeStore {
-  protected swapRaw(writes: readonly RawWrite<string>[], expected: string): Promise<readonly boolean[]> {
+  protected swapRaw(swaps: readonly RawSwap<string>[]): Promise<readonly boolean[]> {
     return this.op('cas', () =>
-      writes.map((w) => {
-        if (this.server.get(w.key)?.raw !== expected) return false;
+      swaps.map((w) => {
+        if (this.server.get(w.key)?.raw !== w.expected) return false;
         this.server.set(w.key, w.raw, w.expiresAt);
         return true;
       }),

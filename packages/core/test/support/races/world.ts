@@ -8,6 +8,7 @@ import {
   type CacheTier,
   type Class,
   type KeyQuery,
+  type TierLookup,
 } from '@stockpyle/core';
 import { Item, RefusedError, ScheduledDatabase, type ItemQuery } from './database';
 import { Gates, opContext, type FakeClock, type Receipt } from './gates';
@@ -55,10 +56,10 @@ export class TrackedMemory extends ProcessMemoryStore {
     return found;
   }
 
-  override async batchGet<T extends object>(cls: Class<T>, queries: readonly KeyQuery<T>[]): Promise<(T | undefined)[]> {
-    const found = await super.batchGet(cls, queries);
-    for (const obj of found) if (obj !== undefined) this.served.add(obj);
-    return found;
+  override async lookup<T extends object>(cls: Class<T>, queries: readonly KeyQuery<T>[]): Promise<TierLookup<T>> {
+    const answer = await super.lookup(cls, queries);
+    for (const obj of answer.found) if (obj !== undefined) this.served.add(obj);
+    return answer;
   }
 }
 
