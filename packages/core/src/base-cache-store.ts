@@ -172,7 +172,7 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
       let record = read?.record;
       let anchor = l.key;
       if (record?.kind === 'ptr') {
-        observed.note(l.key, SKIP);
+        observed.note(l.key, read, SKIP);
         anchor = record.key;
         record = found.get(anchor)?.record;
       }
@@ -183,7 +183,7 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
         (absent ??= new Array<boolean>(queries.length).fill(false))[i] = true;
         hits++;
       } else {
-        observed.note(anchor, conditionOf(found.get(anchor), now));
+        observed.note(anchor, found.get(anchor), conditionOf(found.get(anchor), now));
       }
     });
     this.#count(meta, hits, queries.length - hits);

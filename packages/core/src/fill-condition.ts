@@ -56,16 +56,21 @@ function swap<R>(read: RawRead<R>): FillCondition<R> {
 
 /** The conditions one tier's read noted at the keys where it missed, for the fill after it. */
 export class ReadObservation<R> implements Observation {
-  readonly #conditions = new Map<string, FillCondition<R>>();
+  readonly #noted = new Map<string, { readonly read: RawRead<R> | undefined; readonly condition: FillCondition<R> }>();
 
   constructor(readonly observedBy: CacheTier) {}
 
-  note(key: string, condition: FillCondition<R>): void {
-    this.#conditions.set(key, condition);
+  note(key: string, read: RawRead<R> | undefined, condition: FillCondition<R>): void {
+    this.#noted.set(key, { read, condition });
   }
 
   /** How a fill may write at `key`: as noted, or `add` where the read did not look. */
   at(key: string): FillCondition<R> {
-    return this.#conditions.get(key) ?? ADD;
+    return this.#noted.get(key)?.condition ?? ADD;
+  }
+
+  /** What the read saw at `key` (for tests that build the naive protocols the race suites must catch). */
+  seen(key: string): RawRead<R> | undefined {
+    return this.#noted.get(key)?.read;
   }
 }

@@ -65,13 +65,13 @@ export class StockpyleSubscriber implements EventSubscriber {
 
   /**
    * Records what the flush will change, with old key values, before any of it runs. Inserts are
-   * left out: no cache can hold a row that did not exist, and a tombstone would only keep the new
-   * row out of the caches for a while.
+   * invalidated too: a cache may remember that a key had no row (`missLifetime`), and a settled
+   * tombstone costs the new row nothing (its first read fills it).
    */
   onFlush(args: FlushEventArgs): void {
     const changes = args.uow
       .getChangeSets()
-      .flatMap((cs) => (cs.type !== ChangeSetType.CREATE && isStockpyleClass(cs.entity.constructor) ? [this.#changeOf(cs)] : []));
+      .flatMap((cs) => (isStockpyleClass(cs.entity.constructor) ? [cs.type === ChangeSetType.CREATE ? { entity: cs.entity, old: undefined } : this.#changeOf(cs)] : []));
     if (changes.length === 0) this.#flushes.delete(args.uow);
     else this.#flushes.set(args.uow, changes);
   }

@@ -93,6 +93,8 @@ export class ScheduledDatabase extends BaseStore {
       const refused = items.find((item) => this.refuse.has(item.version));
       if (refused !== undefined) throw new RefusedError(`the database rolled back the write of ${refused.version}`);
       const next = new Map(this.rows);
+      // A new row's id is assigned by the database, as a serial column's is.
+      for (const item of items) if (item.id === undefined) item.id = serialOf(item);
       for (const item of items) next.set(item.id, rowOf(item));
       const pairs = new Set([...next.values()].map((r) => `${r.zap}:${r.bar}`));
       if (pairs.size !== next.size) throw new RefusedError(`unique (zap, bar) violated by ${items.map((i) => i.version).join(', ')}`);
@@ -125,6 +127,21 @@ export class ScheduledDatabase extends BaseStore {
     this.producedBy.push(receipt);
     if (receipt !== undefined) receipt.seq = this.seq;
   }
+}
+
+const SERIAL = Symbol('serial id');
+
+/** An item whose id the database assigns when it is first written (`id` is undefined until then). */
+export function newItem(id: number, zap: number, version: string, ttl?: number): Item {
+  const item = new Item(undefined as unknown as number, zap, 'b', version, ttl);
+  Object.defineProperty(item, SERIAL, { value: id, enumerable: false });
+  return item;
+}
+
+function serialOf(item: Item): number {
+  const id = (item as unknown as Record<symbol, number | undefined>)[SERIAL];
+  if (id === undefined) throw new Error(`${item.version} has no id and no serial id to assign`);
+  return id;
 }
 
 function rowOf(item: Item): Row {

@@ -141,5 +141,16 @@ export function describeRaces<P extends ScenarioParams>(scenario: Scenario<P>, k
 }
 
 function describeNaive(how: Naive): string {
-  return how === 'set' ? 'fills and commits are plain sets' : 'late fills are not dropped';
+  switch (how) {
+    case 'set':
+      return 'fills and commits are plain sets';
+    case 'no-drop':
+      return 'late fills are not dropped';
+    case 'fill-reservation':
+      return 'a fill replaces a reservation';
+    case 'fill-any-tomb':
+      return 'a fill replaces any settled tombstone, not the one its read saw';
+    case 'keep-misses':
+      return 'a remembered miss is not cleared by an insert';
+  }
 }

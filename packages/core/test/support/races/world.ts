@@ -12,6 +12,7 @@ import {
 } from '@stockpyle/core';
 import { Item, RefusedError, ScheduledDatabase, type ItemQuery } from './database';
 import { Gates, opContext, type FakeClock, type Receipt } from './gates';
+import { ReadObservation } from '../../../src/fill-condition';
 
 export type Kind = 'memcached' | 'redis';
 
@@ -43,8 +44,15 @@ export interface TierKit {
   close(world: World): Promise<void>;
 }
 
-/** How a tier departs from the protocol, to show that the checks catch the naive design. */
-export type Naive = 'set' | 'no-drop';
+/**
+ * How a tier departs from the protocol, to show that the checks catch the naive design:
+ * - `set`: fills and commits are plain sets;
+ * - `no-drop`: fills are never dropped as too late;
+ * - `fill-reservation`: a fill replaces a reservation its read saw (a write's database call in flight);
+ * - `fill-any-tomb`: a fill replaces whatever settled tombstone is there when it lands, not the one its read saw;
+ * - `keep-misses`: an insert made outside the chain is not invalidated (remembered misses outlive it).
+ */
+export type Naive = 'set' | 'no-drop' | 'fill-reservation' | 'fill-any-tomb' | 'keep-misses';
 
 /** A process-memory tier that remembers which objects it handed out. */
 export class TrackedMemory extends ProcessMemoryStore {
@@ -71,10 +79,13 @@ export interface Proc {
   readonly chain: ChainedStore;
   /** Per object id, the history index of this process's latest write of it that has returned. */
   readonly lastOwn: Map<number, number>;
+  readonly naive: Naive | undefined;
 }
 
 export interface ProcOptions {
   lifetime?: boolean;
+  /** Every tier remembers misses (`missLifetime` 30 s). */
+  misses?: boolean;
   naive?: Naive;
 }
 
@@ -125,7 +136,10 @@ export class World {
 
   addProc(options: ProcOptions = {}): Proc {
     const name = `p${this.procs.length}`;
-    const cacheOptions: CacheStoreOptions = options.lifetime ? { lifetime: (obj) => (obj as Item).ttl } : {};
+    const cacheOptions: CacheStoreOptions = {
+      ...(options.lifetime ? { lifetime: (obj: object) => (obj as Item).ttl } : {}),
+      ...(options.misses ? { missLifetime: 30 } : {}),
+    };
     // A schedule touches a few dozen keys; lru-cache allocates `max` slots up front.
     const memory = new TrackedMemory({ ...cacheOptions, name: `memory@${name}`, max: 64 });
     const shared = this.kit.tiers(this, name, cacheOptions);
@@ -134,7 +148,7 @@ export class World {
     // Background replays run on a real timer, outside the scheduler: off, so that no call of a finished
     // schedule lands on its fakes later (missed invalidations are replayed at the next call, as modelled).
     const chain = new ChainedStore([memory, ...shared, this.db], { name, tierTimeout: 600_000, replayInterval: 0 });
-    const proc: Proc = { name, memory, shared, chain, lastOwn: new Map() };
+    const proc: Proc = { name, memory, shared, chain, lastOwn: new Map(), naive: options.naive };
     chain.on('circuit', (e) => {
       if (e.state === 'open') this.#circuitOpened = true;
     });
@@ -200,7 +214,9 @@ export class World {
       // is invalidated by nobody, which no cache protocol can help (lifetimes bound it).
       const context = opContext.getStore()!;
       const write = (): Promise<void> => (kind === 'put' ? this.db.batchPut(items) : this.db.batchDelete(items));
+      const inserts = items.some((item) => item.id === undefined);
       await opContext.run({ ...context, faulted: false }, write);
+      if (inserts && proc.naive === 'keep-misses') return;
       await proc.chain.invalidate(items);
     });
   }
@@ -233,6 +249,15 @@ export class World {
     };
     for (const proc of this.procs) await check(proc.memory, proc);
     if (this.procs.length > 0) for (const tier of this.procs[0]!.shared) await check(tier, undefined);
+    // Remembered misses: no tier may answer "absent" for a key the database has.
+    const tiers = [...this.procs.map((p) => p.memory), ...(this.procs[0]?.shared ?? [])];
+    for (const tier of tiers) {
+      const { absent } = await tier.lookup(Item, queries);
+      queries.forEach((q, i) => {
+        const row = this.db.answerAt(current, q);
+        if (absent?.[i] === true && row !== undefined) this.problems.push(`after settling, ${tier.name} remembers ${show(q)} as absent; database: ${describeRow(row)}`);
+      });
+    }
   }
 
   /**
@@ -366,14 +391,39 @@ interface ReadWindow {
   readonly joined: number;
 }
 
-/** Replaces the protocol with the naive design: fills and commits are plain sets, or fills are never dropped as too late. */
+/** Replaces part of the protocol with a naive design (see `Naive`). */
 function makeNaive(tier: CacheTier, how: Naive): void {
-  if (how === 'set') {
-    tier.fill = (objs) => tier.batchPut(objs);
-    tier.commit = (objs) => tier.batchPut(objs);
-  } else {
-    const fill = tier.fill.bind(tier);
-    tier.fill = (objs) => fill(objs, Date.now());
+  const fill = tier.fill.bind(tier);
+  const lookup = tier.lookup.bind(tier);
+  switch (how) {
+    case 'set':
+      tier.fill = (objs) => tier.batchPut(objs);
+      tier.commit = (objs) => tier.batchPut(objs);
+      break;
+    case 'no-drop':
+      tier.fill = (objs, _readStartedAt, observed) => fill(objs, Date.now(), observed);
+      break;
+    case 'fill-reservation':
+      tier.lookup = async (cls, queries) => {
+        const answer = await lookup(cls, queries);
+        const observed = answer.observed as ReadObservation<unknown>;
+        const at = observed.at.bind(observed);
+        observed.at = (key) => {
+          const read = observed.seen(key);
+          return read?.record?.kind === 'tomb' ? { mode: 'swap', expected: read.raw, version: read.version } : at(key);
+        };
+        return answer;
+      };
+      break;
+    case 'fill-any-tomb':
+      // Looks again when the fill lands, and swaps whatever it finds then.
+      tier.fill = async (objs, readStartedAt) => {
+        const again = await lookup(Item, (objs as Item[]).map((o) => ({ id: o.id })));
+        return fill(objs, readStartedAt, again.observed);
+      };
+      break;
+    case 'keep-misses':
+      break; // see World.external
   }
 }
 
