@@ -76,6 +76,7 @@ interface FillWrites<R> {
 export abstract class BaseCacheStore<R = string> extends BaseStore implements CacheTier {
   readonly isCache = true as const;
   readonly tombstoneMs: number;
+  readonly remembersMisses: boolean;
   protected readonly polymorphic: boolean;
   protected readonly lifetime: LifetimeFn | undefined;
   protected readonly keys: KeyBuilder;
@@ -101,6 +102,7 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
     this.keys = new KeyBuilder(options.prefix);
     this.tombstoneMs = Math.ceil(tomb * 1000);
     this.#missLifetime = miss;
+    this.remembersMisses = miss !== undefined;
   }
 
   /**
@@ -227,7 +229,7 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
    * holds nothing or a remembered miss. Where another write got in first, leaves a settled
    * tombstone: a miss is always safe, an older value never is.
    */
-  async commit(objs: readonly object[], ticket: WriteTicket): Promise<void> {
+  async commit(objs: readonly object[], ticket: WriteTicket, failedBelow = false): Promise<void> {
     const now = Date.now();
     const reserved = this.#reserved.get(ticket) ?? [];
     const own = this.encode({ kind: 'tomb', token: ticket.token, expiresAt: ticket.expiresAt });
@@ -240,9 +242,12 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
       const entry = this.#entry(metadataOf(obj), obj, now);
       const before = reserved[i];
       if (entry === undefined) {
-        // Not stored here (lifetime past, too large): the reservation settles, so fills may resume.
-        if (before !== undefined) swaps.push({ ...this.#tombs([before], this.#ticket(now), true)[0]!, expected: own });
-        owners.push(undefined);
+        // Not stored here (lifetime past, too large): the reservation settles, so fills may resume
+        // (unless a tier below missed the write: then it stays until it expires).
+        if (before !== undefined && !failedBelow) {
+          swaps.push({ ...this.#tombs([before], this.#ticket(now), true)[0]!, expected: own });
+          owners.push(undefined);
+        }
         return;
       }
       entries.set(obj, entry);
@@ -267,7 +272,14 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
       else lost.push(obj);
     });
     for (const entry of moved) pointers.push(...entry.pointers);
-    await Promise.all([lost.length > 0 ? this.#settle(lost, Date.now()) : undefined, pointers.length > 0 ? this.writeRaw(pointers, 'set') : undefined]);
+    await Promise.all([lost.length > 0 ? this.#lose(lost, failedBelow) : undefined, pointers.length > 0 ? this.writeRaw(pointers, 'set') : undefined]);
+  }
+
+  /** Where a commit lost to another write: settled tombstones, or reservations when a tier below missed the write. */
+  #lose(objs: readonly object[], failedBelow: boolean): Promise<void> {
+    if (!failedBelow) return this.#settle(objs, Date.now());
+    const anchors = unique(objs.map((obj) => this.keys.keysOf(metadataOf(obj), obj, this.polymorphic)[0]));
+    return anchors.length > 0 ? this.writeRaw(this.#tombs(anchors, this.#ticket(Date.now()), false), 'set') : Promise.resolve();
   }
 
   /**

@@ -36,6 +36,12 @@ interface Tier {
   replayTimer: NodeJS.Timeout | undefined;
 }
 
+/** Options of `ChainedStore.invalidate`. */
+export interface InvalidateOptions {
+  /** The objects are rows just inserted: only tiers that remember misses (`missLifetime`) need telling. @default false */
+  created?: boolean;
+}
+
 /** A cache tier that missed some of a read's queries, and what its read saw there. */
 interface Missed {
   readonly tier: Tier;
@@ -159,6 +165,9 @@ export class ChainedStore extends BaseStore {
           if (await this.#guard(tier, 'reserve', objs, () => tier.cache!.reserve(objs, ticket))) tickets.set(tier, ticket);
         }),
       );
+      // A tier above one that missed this write must not leave settled tombstones when it loses:
+      // a fill may replace those with what the tier below still holds (docs/ARCHITECTURE.md).
+      let failedBelow = false;
       for (let i = this.#tiers.length - 1; i >= 0; i--) {
         const tier = this.#tiers[i]!;
         if (tier.cache === undefined) {
@@ -173,7 +182,9 @@ export class ChainedStore extends BaseStore {
           continue;
         }
         const ticket = tickets.get(tier);
-        if (ticket !== undefined) await this.#guard(tier, 'commit', objs, () => tier.cache!.commit(objs, ticket));
+        const below = failedBelow;
+        const committed = ticket !== undefined && (await this.#guard(tier, 'commit', objs, () => tier.cache!.commit(objs, ticket, below)));
+        if (!committed) failedBelow = true;
       }
     } finally {
       this.#writing--;
@@ -201,19 +212,22 @@ export class ChainedStore extends BaseStore {
   }
 
   /**
-   * Leaves tombstones in every cache tier and touches no other store: how writes made elsewhere (an
-   * ORM subscriber after a commit) reach the caches. Objects this chain is writing to its other
-   * stores at that moment are skipped (the subscriber reacting to the chain's own flush), as its own
-   * protocol covers them. A failing tier never makes it
-   * throw: the failure is reported and the tier is invalidated again before it is trusted.
+   * Leaves settled tombstones in every cache tier and touches no other store: how writes made
+   * elsewhere (an ORM subscriber after a commit) reach the caches. Objects this chain is writing to
+   * its other stores at that moment are skipped (the subscriber reacting to the chain's own flush),
+   * as its own protocol covers them. With `{ created: true }` the objects are rows just inserted,
+   * which no cache can hold: only tiers that remember misses are touched. A failing tier never
+   * makes it throw: the failure is reported and the tier is invalidated again before it is trusted.
    */
-  async invalidate(objs: readonly object[]): Promise<void> {
+  async invalidate(objs: readonly object[], options: InvalidateOptions = {}): Promise<void> {
     const todo = this.#ownWrites.size === 0 ? objs : objs.filter((o) => !this.#ownWrites.has(o));
     if (todo.length === 0) return;
     todo.forEach((o) => metadataOf(o));
+    const tiers = options.created === true ? this.#caches.filter((t) => t.cache!.remembersMisses) : this.#caches;
+    if (tiers.length === 0) return;
     this.#startWrite();
     try {
-      await this.#tombstone(todo, 'invalidate');
+      await this.#tombstone(todo, 'invalidate', tiers);
     } finally {
       this.#writing--;
     }
@@ -226,10 +240,10 @@ export class ChainedStore extends BaseStore {
    * been invalidated before it. Above a tier whose call failed (it may still hold the old version),
    * the tombstones are reservations instead, which no fill replaces.
    */
-  async #tombstone(objs: readonly object[], operation: string): Promise<void> {
+  async #tombstone(objs: readonly object[], operation: string, tiers: readonly Tier[] = this.#caches): Promise<void> {
     let failedBelow = false;
-    for (let i = this.#caches.length - 1; i >= 0; i--) {
-      const tier = this.#caches[i]!;
+    for (let i = tiers.length - 1; i >= 0; i--) {
+      const tier = tiers[i]!;
       const ok = await this.#guard(tier, operation, objs, () => (failedBelow ? this.#block(tier, objs) : tier.cache!.batchDelete(objs)));
       if (!ok) failedBelow = true;
     }

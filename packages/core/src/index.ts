@@ -15,7 +15,7 @@ export type { ProcessMemoryStoreOptions } from './process-memory-store';
 export { AsyncLocalStore } from './async-local-store';
 export type { AsyncLocalStoreOptions } from './async-local-store';
 export { ChainedStore } from './chained-store';
-export type { ChainedStoreOptions } from './chained-store';
+export type { ChainedStoreOptions, InvalidateOptions } from './chained-store';
 export { CircuitBreaker } from './circuit-breaker';
 export type { CircuitBreakerOptions } from './circuit-breaker';
 export { withDeadline } from './deadline';

@@ -60,8 +60,14 @@ export interface CacheTier extends Store {
   readonly isCache: true;
   /** How long tombstones live, in milliseconds; a fill whose read is older than half of this is dropped. */
   readonly tombstoneMs: number;
+  /** Whether the tier may remember that the database had no object for a key (`missLifetime`). */
+  readonly remembersMisses: boolean;
   reserve(objs: readonly object[], ticket: WriteTicket): Promise<void>;
-  commit(objs: readonly object[], ticket: WriteTicket): Promise<void>;
+  /**
+   * Phase 2 of a write-through. `failedBelow`: a tier below missed this write, so where this one
+   * lost to another write it leaves a reservation rather than a settled tombstone.
+   */
+  commit(objs: readonly object[], ticket: WriteTicket, failedBelow?: boolean): Promise<void>;
   /** `batchGet`, plus what the read saw, for `fill` and `fillAbsent`. */
   lookup<T extends object>(cls: Class<T>, queries: readonly KeyQuery<T>[]): Promise<TierLookup<T>>;
   /**

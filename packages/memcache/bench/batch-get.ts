@@ -26,7 +26,7 @@ class Foo {
 /** Exposes the raw multi-get, to tell protocol time from decoding time. */
 class RawReadingStore extends MemcacheStore {
   read(keys: readonly string[]): Promise<readonly (string | undefined)[]> {
-    return this.readRaw(keys);
+    return this.readRaw(keys, []);
   }
 }
 

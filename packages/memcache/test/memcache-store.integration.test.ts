@@ -51,7 +51,8 @@ describe('MemcacheStore', () => {
 
   describe('lifetimes', () => {
     it('memcached drops an entry itself once a short lifetime has passed (relative expiry)', async () => {
-      const store = open({ lifetime: () => 1 });
+      // A tombstone lifetime no longer than the value's: the entry is not held past its expiry.
+      const store = open({ lifetime: () => 1, tombstoneLifetime: 1 });
       const f = newFoo();
       const putAt = Date.now();
       await store.put(f);
@@ -91,11 +92,22 @@ describe('MemcacheStore', () => {
 
     it('batchPut stores objects with different lifetimes in one batch, each with its own expiry', async () => {
       const [short, long] = [newFoo(), newFoo()];
-      const store = open({ lifetime: (o) => ((o as Foo).id === short.id ? 1 : { days: 31 }) });
+      const store = open({ lifetime: (o) => ((o as Foo).id === short.id ? 1 : { days: 31 }), tombstoneLifetime: 1 });
       await store.batchPut([short, long]);
       await sleep(3500);
       expect((await raw.get(idKey(short))).value).toBeNull();
       expect((await raw.get(idKey(long))).value).not.toBeNull();
+    }, 10_000);
+
+    it('holds an entry that expires before a tombstone would until then, and no longer serves it once expired', async () => {
+      const store = open({ lifetime: () => 1, tombstoneLifetime: 4 });
+      const f = newFoo();
+      await store.put(f);
+      await sleep(2_100);
+      expect((await raw.get(idKey(f))).value).not.toBeNull(); // held: it still blocks older fills
+      expect(await store.get(Foo, { id: f.id })).toBeUndefined();
+      await sleep(3_000);
+      expect((await raw.get(idKey(f))).value).toBeNull();
     }, 10_000);
   });
 

@@ -18,10 +18,11 @@ export interface StockpyleSubscriberOptions {
   onError?: (event: StoreEvent) => void;
 }
 
-/** One changed entity of a flush: the entity, and its old key values where they changed. */
+/** One changed entity of a flush: the entity, its old key values where they changed, whether it is new. */
 interface Change {
   readonly entity: object;
   readonly old: object | undefined;
+  readonly created?: boolean;
 }
 
 type Row = Record<string, unknown>;
@@ -39,6 +40,8 @@ export class StockpyleSubscriber implements EventSubscriber {
   readonly #flushes = new WeakMap<UnitOfWork, Change[]>();
   /** Objects to invalidate when an explicit (root) transaction commits. */
   readonly #transactions = new WeakMap<object, object[]>();
+  /** The objects (entities or their snapshots) that stand for rows a flush inserted. */
+  readonly #created = new WeakSet<object>();
 
   constructor(options: StockpyleSubscriberOptions) {
     if (options === null || typeof options !== 'object' || options.store === null || typeof options.store !== 'object') {
@@ -65,13 +68,13 @@ export class StockpyleSubscriber implements EventSubscriber {
 
   /**
    * Records what the flush will change, with old key values, before any of it runs. Inserts are
-   * invalidated too: a cache may remember that a key had no row (`missLifetime`), and a settled
-   * tombstone costs the new row nothing (its first read fills it).
+   * passed on too, marked as such: only tiers that remember that a key had no row (`missLifetime`)
+   * are invalidated for them, so a new row written through a chain stays cached.
    */
   onFlush(args: FlushEventArgs): void {
     const changes = args.uow
       .getChangeSets()
-      .flatMap((cs) => (isStockpyleClass(cs.entity.constructor) ? [cs.type === ChangeSetType.CREATE ? { entity: cs.entity, old: undefined } : this.#changeOf(cs)] : []));
+      .flatMap((cs) => (isStockpyleClass(cs.entity.constructor) ? [cs.type === ChangeSetType.CREATE ? { entity: cs.entity, old: undefined, created: true } : this.#changeOf(cs)] : []));
     if (changes.length === 0) this.#flushes.delete(args.uow);
     else this.#flushes.set(args.uow, changes);
   }
@@ -86,11 +89,11 @@ export class StockpyleSubscriber implements EventSubscriber {
     this.#flushes.delete(args.uow);
     const trx = args.em.getTransactionContext();
     if (trx !== undefined) {
-      this.#buffer(trx).push(...changes.flatMap((c) => objectsOf(c, true)));
+      this.#buffer(trx).push(...changes.flatMap((c) => this.#objectsOf(c, true)));
       return;
     }
     // No transaction was opened between onFlush and here (`disableTransactions`): already written.
-    await this.#invalidate(changes.flatMap((c) => objectsOf(c, false)));
+    await this.#invalidate(changes.flatMap((c) => this.#objectsOf(c, false)));
   }
 
   /** `upsert` fires no flush events: its entity is invalidated now, or when its transaction commits. */
@@ -106,7 +109,7 @@ export class StockpyleSubscriber implements EventSubscriber {
       // The transaction a plain `flush()` opened for itself.
       const changes = this.#flushes.get(args.uow);
       this.#flushes.delete(args.uow);
-      if (changes !== undefined) await this.#invalidate(changes.flatMap((c) => objectsOf(c, false)));
+      if (changes !== undefined) await this.#invalidate(changes.flatMap((c) => this.#objectsOf(c, false)));
       return;
     }
     if (args.transaction === undefined) return;
@@ -140,11 +143,25 @@ export class StockpyleSubscriber implements EventSubscriber {
     return list;
   }
 
-  /** One batch per commit. A failure here must not fail the application's call: its commit is done. */
+  #objectsOf(change: Change, frozen: boolean): object[] {
+    const objs = objectsOf(change, frozen);
+    if (change.created === true) for (const o of objs) this.#created.add(o);
+    return objs;
+  }
+
+  /**
+   * One batch per commit (inserted rows apart: they only clear remembered misses). A failure here
+   * must not fail the application's call: its commit is done.
+   */
   async #invalidate(objs: readonly object[]): Promise<void> {
     if (objs.length === 0) return;
+    const created = objs.filter((o) => this.#created.has(o));
+    const changed = created.length === 0 ? objs : objs.filter((o) => !this.#created.has(o));
     try {
-      await this.#caches.invalidate(objs);
+      await Promise.all([
+        changed.length > 0 ? this.#caches.invalidate(changed) : undefined,
+        created.length > 0 ? this.#caches.invalidate(created, { created: true }) : undefined,
+      ]);
     } catch (error) {
       this.#onError({ type: 'error', store: this.#caches.name, operation: 'invalidate', error });
     }

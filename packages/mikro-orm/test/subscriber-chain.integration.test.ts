@@ -98,7 +98,7 @@ describe.each(middles)('[ProcessMemoryStore, %s, MikroOrmStore] with StockpyleSu
       expect((await tiers(Foo, { id: foo.id })).map((f) => f?.bar)).toEqual([foo.bar, foo.bar, foo.bar]);
     });
 
-    it('a create in the application\'s EntityManager invalidates nothing, so the new row is cacheable at once', async () => {
+    it('a create in the application\'s EntityManager invalidates nothing in tiers without missLifetime, so the new row is cacheable at once', async () => {
       const em = db.orm.em.fork();
       const created = em.create(Foo, { id: next(), zap: next(), bar: 'created' });
       await em.flush();
@@ -107,6 +107,25 @@ describe.each(middles)('[ProcessMemoryStore, %s, MikroOrmStore] with StockpyleSu
       db.log.reset();
       expect(await chain.get(Foo, { zap: created.zap, bar: 'created' })).toMatchObject({ id: created.id });
       expect(db.log.statements).toEqual([]);
+    });
+
+    it('a create in the application\'s EntityManager clears what a tier with missLifetime remembered as absent', async () => {
+      const remembering = new ChainedStore([new ProcessMemoryStore({ missLifetime: 60 }), store]);
+      db.orm.em.getEventManager().registerSubscriber(new StockpyleSubscriber({ store: remembering }));
+      const id = next();
+      const zap = next();
+      expect(await remembering.get(Foo, { id })).toBeUndefined();
+      expect(await remembering.get(Foo, { zap, bar: 'later' })).toBeUndefined();
+      db.log.reset();
+      expect(await remembering.get(Foo, { id })).toBeUndefined();
+      expect(db.log.statements).toEqual([]); // remembered
+      const em = db.orm.em.fork();
+      em.create(Foo, { id, zap, bar: 'later' });
+      await em.flush();
+      db.log.reset();
+      expect(await remembering.get(Foo, { id })).toMatchObject({ zap, bar: 'later' });
+      expect(await remembering.get(Foo, { zap, bar: 'later' })).toMatchObject({ id });
+      expect(db.log.queries).toHaveLength(1);
     });
 
     it('never write back to the database or loop: the subscriber touches only the cache tiers', async () => {

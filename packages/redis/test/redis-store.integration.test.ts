@@ -185,7 +185,7 @@ describe.each(topologies)('RedisStore on a $name server', (topology) => {
     });
   });
 
-  describe('conditional writes (DESIGN.md invariant 2)', () => {
+  describe('conditional writes (docs/ARCHITECTURE.md, invariant 2)', () => {
     it('fill() does not overwrite a newer value', async () => {
       const store = open();
       const id = nextId();

@@ -1,13 +1,13 @@
 import fc from 'fast-check';
-import { TierUnavailableError, decodeRecord, type BaseCacheStore, type CacheStoreOptions, type CacheTier, type RawWrite } from '@stockpyle/core';
+import { TierUnavailableError, decodeRecord, type BaseCacheStore, type CacheStoreOptions, type CacheTier, type RawSwap, type RawWrite } from '@stockpyle/core';
 import type { Crashable, Gates } from './gates';
 import type { Kind, ServerHandle, TierKit, World } from './world';
 
 /** The raw operations of a cache store, as the tests reach them (they are protected). */
 interface RawOps {
-  readRaw(keys: readonly string[]): Promise<readonly (string | undefined)[]>;
+  readRaw(keys: readonly string[], versions: unknown[]): Promise<readonly (string | undefined)[]>;
   writeRaw(writes: readonly RawWrite<string>[], mode: 'set' | 'add'): Promise<void>;
-  swapRaw(writes: readonly RawWrite<string>[], expected: string, ticket: unknown): Promise<readonly boolean[]>;
+  swapRaw(swaps: readonly RawSwap<string>[]): Promise<readonly boolean[]>;
   removeRaw(keys: readonly string[]): Promise<void>;
 }
 
@@ -48,12 +48,15 @@ class RealServer implements ServerHandle, Crashable {
         },
         this,
       );
-    ops.readRaw = (keys) => run('get', () => original.readRaw.call(store, keys));
+    ops.readRaw = (keys, versions) => run('get', () => original.readRaw.call(store, keys, versions));
     ops.writeRaw = (writes, mode) => {
       for (const w of writes) this.#keys.add(w.key);
       return run(mode, () => original.writeRaw.call(store, writes, mode));
     };
-    ops.swapRaw = (writes, expected, ticket) => run('cas', () => original.swapRaw.call(store, writes, expected, ticket));
+    ops.swapRaw = (swaps) => {
+      for (const w of swaps) this.#keys.add(w.key);
+      return run('cas', () => original.swapRaw.call(store, swaps));
+    };
     ops.removeRaw = (keys) => run('delete', () => original.removeRaw.call(store, keys));
   }
 
@@ -77,12 +80,14 @@ class RealServer implements ServerHandle, Crashable {
   async expire(now: number): Promise<void> {
     const keys = [...this.#keys];
     if (keys.length === 0) return;
-    const raws = await raw(this.admin).readRaw(keys);
+    const raws = await raw(this.admin).readRaw(keys, []);
     const gone = keys.filter((_k, i) => {
       const value = raws[i];
       if (value === undefined) return false;
       const record = decodeRecord(value);
-      return 'expiresAt' in record && record.expiresAt !== 0 && record.expiresAt <= now;
+      // What the server's own expiry would have dropped: held values and misses live until their hold.
+      const until = 'holdUntil' in record && typeof record.holdUntil === 'number' ? record.holdUntil : 'expiresAt' in record ? record.expiresAt : 0;
+      return until !== 0 && until <= now;
     });
     if (gone.length > 0) await raw(this.admin).removeRaw(gone);
   }

@@ -92,7 +92,7 @@ export interface ProcOptions {
 /**
  * Everything one schedule runs against: the database, the shared servers, the processes. Reads
  * and writes go through it so that each read is checked against the database's history when it
- * returns, and `settle` checks DESIGN.md invariant 1 in every tier at the end.
+ * returns, and `settle` checks invariant 1 (docs/ARCHITECTURE.md) in every tier at the end.
  */
 export class World {
   readonly gates: Gates;
@@ -327,7 +327,7 @@ export class World {
       return;
     }
     // Another process's write cannot reach this process's memory: there, anything this process
-    // has not itself overwritten may still be served (bounded by lifetimes, DESIGN.md invariant 4).
+    // has not itself overwritten may still be served (bounded by lifetimes, docs/ARCHITECTURE.md, invariant 4).
     const relaxed = this.procs.length > 1 && proc.memory.served.has(obj);
     let lo = relaxed ? Math.min(read.joined, own.get(obj.id) ?? 0) : read.joined;
     // A shared tier that missed another process's invalidation (a call failed, or timed out and
