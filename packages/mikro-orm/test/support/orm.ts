@@ -51,9 +51,10 @@ export async function openOrm(tag: string, options: { subscribers?: EventSubscri
     pool: { min: 0, max: 4 },
     ...options.extra,
   });
-  // The schema is new: create it from the metadata. refreshDatabase() would first introspect every
-  // schema on the server, racing other test files that drop theirs ("schema … does not exist").
-  await orm.schema.createSchema();
+  // The schema is new: create it from the metadata. refreshing the database would first introspect
+  // every schema on the server, racing other test files that drop theirs ("schema … does not exist").
+  // The SQL and execute() have one name in MikroORM 6 and 7 (createSchema() became create()).
+  await orm.schema.execute(await orm.schema.getCreateSchemaSQL());
   log.reset();
   return {
     orm,
