@@ -27,6 +27,12 @@ export class QueryLog {
   }
 }
 
+/**
+ * Options of an ORM that never connects (nothing in the test queries): MikroORM 6's init() connects
+ * unless given `connect: false`; MikroORM 7 connects at the first query and has no such option.
+ */
+export const NEVER_CONNECTED: Partial<Options> = { clientUrl: 'postgresql://nobody@127.0.0.1:1/none', ...({ connect: false } as object) };
+
 export interface TestOrm {
   readonly orm: MikroORM;
   readonly log: QueryLog;
