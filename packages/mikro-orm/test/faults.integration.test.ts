@@ -27,9 +27,14 @@ describe(`MikroOrmStore when PostgreSQL terminates its connections (${OPS} mixed
   }, 60_000);
 
   afterAll(async () => {
-    await orm?.close(true);
+    // On MikroORM 7.2 (Kysely 0.29), a transaction whose rollback failed on a terminated connection
+    // never gives that connection back to the pool, and close() then waits for it forever: the wait
+    // is bounded here (see this package's README, "Known issues").
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([orm?.close(true), new Promise((resolve) => (timer = setTimeout(resolve, 5_000)))]);
+    clearTimeout(timer);
     await pg?.stop();
-  });
+  }, 20_000);
 
   /** Terminates every backend of the test database, from a connection to another database. */
   const terminate = (): Promise<void> =>
