@@ -1,7 +1,23 @@
 import type { Config } from 'jest';
 
-/** swc compiles TypeScript with legacy decorators and design-type metadata, as tsc would. */
+/**
+ * swc compiles TypeScript with legacy decorators and design-type metadata, as tsc would; a file
+ * named `es-decorators.*.ts` with standard (TC39) decorators instead, as a project without
+ * `experimentalDecorators` would (tsconfig.es-decorators.json type-checks those).
+ */
 const transform: Config['transform'] = {
+  '/es-decorators\\.[^/]*\\.ts$': [
+    '@swc/jest',
+    {
+      jsc: {
+        parser: { syntax: 'typescript', decorators: true },
+        transform: { decoratorVersion: '2022-03', useDefineForClassFields: true },
+        target: 'es2022',
+        keepClassNames: true,
+      },
+      module: { type: 'commonjs' },
+    },
+  ],
   '^.+\\.ts$': [
     '@swc/jest',
     {
