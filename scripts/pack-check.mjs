@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Packs every package under packages/*, installs all the tarballs, with the peers each needs at the
-// versions the root package-lock.json resolved, into one empty project in a temp dir, and checks
+// versions the root package-lock.json resolved (or, run on a stack that replaces some of them, the
+// versions of that stack's lock: stacks/README.md), into one empty project in a temp dir with a
+// plain `npm install`, and checks
 // there that every entry point of every `exports` map works from `require` and from `import`, and
 // that the published declarations type-check for a consumer under `--module nodenext` (an ES module
 // and a CommonJS file each). Prints one `pack-check: <entry point> <what> from <mode>` line per check.
@@ -26,6 +28,8 @@ function run(cmd, args, cwd, timeout = 300_000) {
 
 const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'));
 const lock = readJson(join(root, 'package-lock.json'));
+const stackDir = process.env.STOCKPYLE_STACK_DIR;
+const stackLock = stackDir === undefined ? undefined : readJson(join(stackDir, 'package-lock.json'));
 const packages = readdirSync(join(root, 'packages'))
   .filter((dir) => existsSync(join(root, 'packages', dir, 'package.json')))
   .map((dir) => ({ dir, json: readJson(join(root, 'packages', dir, 'package.json')) }));
@@ -33,7 +37,9 @@ const ours = new Set(packages.map((p) => p.json.name));
 
 /** The version the root install resolved for `name` as `dir`'s dependency (its own copy, else the hoisted one). */
 function resolvedVersion(dir, name) {
-  const version = (lock.packages[`packages/${dir}/node_modules/${name}`] ?? lock.packages[`node_modules/${name}`])?.version;
+  const version =
+    stackLock?.packages[`node_modules/${name}`]?.version ??
+    (lock.packages[`packages/${dir}/node_modules/${name}`] ?? lock.packages[`node_modules/${name}`])?.version;
   if (version === undefined) throw new Error(`pack-check: package-lock.json resolves no ${name} (needed by packages/${dir})`);
   return version;
 }
@@ -43,6 +49,13 @@ const TEST_RUNNER_PEERS = new Set(['@jest/globals', 'fast-check']);
 // What a TypeScript consumer of these packages has besides their peers: Node's types, and a MikroORM
 // driver to build an ORM with (never connected).
 const CONSUMER_EXTRAS = [['@types/node', 'core'], ['@mikro-orm/postgresql', 'mikro-orm']];
+// MikroORM 7 moved its decorators out of core, to @mikro-orm/decorators (`/legacy` for experimentalDecorators).
+const MIKRO_ORM_MAJOR = Number(resolvedVersion('mikro-orm', '@mikro-orm/core').split('.')[0]);
+if (MIKRO_ORM_MAJOR >= 7) CONSUMER_EXTRAS.push(['@mikro-orm/decorators', 'mikro-orm']);
+const DECORATORS = MIKRO_ORM_MAJOR >= 7 ? '@mikro-orm/decorators/legacy' : '@mikro-orm/core';
+/** A check's imports of `@mikro-orm/core` and of the decorators, from wherever this major keeps them. */
+const mikroOrm = (core, decorators) =>
+  DECORATORS === '@mikro-orm/core' ? { '@mikro-orm/core': [...core, ...decorators] } : { '@mikro-orm/core': core, [DECORATORS]: decorators };
 
 /**
  * What each package's checks import and run, in a fresh process per package and mode. `body` runs
@@ -165,7 +178,7 @@ const checks = {
   },
   '@stockpyle/mikro-orm': {
     imports: {
-      '@mikro-orm/core': ['MikroORM', 'Entity', 'PrimaryKey', 'Property'],
+      ...mikroOrm(['MikroORM'], ['Entity', 'PrimaryKey', 'Property']),
       '@mikro-orm/postgresql': ['PostgreSqlDriver'],
       '@stockpyle/core': ['Stockpyle', 'getMetadata', 'ChainedStore', 'ProcessMemoryStore', 'ConfigurationError'],
       '@stockpyle/mikro-orm': ['MikroOrmStore', 'StockpyleSubscriber', 'UnloadedEntityError'],
@@ -198,7 +211,8 @@ const checks = {
         await orm.close(true);
       }`,
     types: `
-      import { Entity, MikroORM, PrimaryKey } from '@mikro-orm/core';
+      import { MikroORM } from '@mikro-orm/core';
+      import { Entity, PrimaryKey } from '${DECORATORS}';
       import { ChainedStore, ProcessMemoryStore, Stockpyle } from '@stockpyle/core';
       import { MikroOrmStore, StockpyleSubscriber, type MikroOrmStoreOptions } from '@stockpyle/mikro-orm';
       @Stockpyle()
@@ -219,7 +233,7 @@ const checks = {
     imports: {
       '@nestjs/common': ['Injectable', 'Module'],
       '@nestjs/core': ['NestFactory'],
-      '@mikro-orm/core': ['MikroORM', 'Entity', 'PrimaryKey'],
+      ...mikroOrm(['MikroORM'], ['Entity', 'PrimaryKey']),
       '@mikro-orm/nestjs': ['MikroOrmModule'],
       '@mikro-orm/postgresql': ['PostgreSqlDriver'],
       '@stockpyle/core': ['ProcessMemoryStore', 'ConfigurationError'],

@@ -64,6 +64,6 @@ export class AppModule implements OnModuleInit {
 
   /** Creates the table when missing (MikroORM creates the database); never drops anything. */
   async onModuleInit(): Promise<void> {
-    await this.orm.schema.updateSchema({ safe: true, dropTables: false });
+    await this.orm.schema.update({ safe: true, dropTables: false });
   }
 }

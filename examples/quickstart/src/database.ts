@@ -1,4 +1,4 @@
-import { Entity, PrimaryKey, Property } from '@mikro-orm/core';
+import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Stockpyle } from '@stockpyle/core';
 import { MikroOrmStore } from '@stockpyle/mikro-orm';
@@ -42,7 +42,7 @@ export async function openDatabase(env: NodeJS.ProcessEnv = process.env): Promis
   const url = env.STOCKPYLE_PG_URL ?? (server = await startPostgres({ database: 'stockpyle_demo' })).url;
   const orm = await MikroORM.init({ clientUrl: url, entities: [Article], schema: 'stockpyle_demo', debug: false, allowGlobalContext: false });
   await orm.schema.ensureDatabase();
-  await orm.schema.refreshDatabase();
+  await orm.schema.refresh();
   return {
     name: server === undefined ? 'postgresql' : 'postgresql (embedded)',
     orm,

@@ -1,5 +1,6 @@
-import { MetadataStorage, type EntityMetadata } from '@mikro-orm/core';
+import type { EntityMetadata } from '@mikro-orm/core';
 import { registerMetadataResolver, type Class, type ResolvedClassInfo } from '@stockpyle/core';
+import { decoratorMetadataReader } from './decorator-metadata';
 import { entitySerializer } from './entity-serializer';
 
 type Prototype = { __meta?: EntityMetadata } | undefined;
@@ -16,8 +17,7 @@ export function discoveredMetadata(cls: unknown): EntityMetadata | undefined {
 
 /** What MikroORM's decorators recorded on exactly this class, before any ORM discovered it. */
 function decoratorMetadata(cls: Function): EntityMetadata | undefined {
-  if (!Object.hasOwn(cls, MetadataStorage.PATH_SYMBOL)) return undefined;
-  return MetadataStorage.getMetadataFromDecorator(cls);
+  return decoratorMetadataReader().read(cls);
 }
 
 /** True for a class that MikroORM maps as an entity (decorated, or discovered from a schema). */

@@ -185,7 +185,7 @@ export class MikroOrmStore extends BaseStore implements AdoptingStore {
     if (entities.length === 0) return;
     const fork = this.#em.fork();
     for (const [entity, meta] of entities) {
-      fork.remove(fork.merge(meta.className, entityToPlain(entity, meta), { validate: false, cascade: false }));
+      fork.remove(fork.merge(meta.class, entityToPlain(entity, meta), { validate: false, cascade: false }));
     }
     await fork.flush();
   }
@@ -214,7 +214,7 @@ export class MikroOrmStore extends BaseStore implements AdoptingStore {
   /** The MikroORM metadata of an entity class of this store's ORM, or `undefined` for anything else. */
   #entityMeta(cls: unknown): EntityMetadata | undefined {
     if (typeof cls !== 'function') return undefined;
-    const meta = this.#em.getMetadata().find(cls.name);
+    const meta = this.#em.getMetadata().find(cls as Class);
     return meta !== undefined && meta.class === cls && !meta.embeddable && !meta.virtual ? meta : undefined;
   }
 

@@ -1,6 +1,7 @@
 import { ChangeSetType, helper, type ChangeSet, type EventArgs, type EventSubscriber, type FlushEventArgs, type TransactionEventArgs, type UnitOfWork } from '@mikro-orm/core';
 import { ChainedStore, ConfigurationError, isCacheTier, isStockpyleClass, metadataOf, type Store, type StoreEvent } from '@stockpyle/core';
 import './entity-metadata';
+import { TransactionTree } from './transaction-tree';
 
 /** Options of `StockpyleSubscriber`. */
 export interface StockpyleSubscriberOptions {
@@ -42,6 +43,8 @@ export class StockpyleSubscriber implements EventSubscriber {
   readonly #transactions = new WeakMap<object, object[]>();
   /** The objects (entities or their snapshots) that stand for rows a flush inserted. */
   readonly #created = new WeakSet<object>();
+  /** Savepoints to their root transaction (MikroORM 7 fires events for savepoints too). */
+  readonly #tree = new TransactionTree();
 
   constructor(options: StockpyleSubscriberOptions) {
     if (options === null || typeof options !== 'object' || options.store === null || typeof options.store !== 'object') {
@@ -104,12 +107,22 @@ export class StockpyleSubscriber implements EventSubscriber {
     else await this.#invalidate([args.entity]);
   }
 
+  beforeTransactionStart(args: TransactionEventArgs): void {
+    this.#tree.beforeStart(args);
+  }
+
+  afterTransactionStart(args: TransactionEventArgs): void {
+    this.#tree.afterStart(args);
+  }
+
   async afterTransactionCommit(args: TransactionEventArgs): Promise<void> {
-    if (args.uow !== undefined) {
-      // The transaction a plain `flush()` opened for itself.
-      const changes = this.#flushes.get(args.uow);
-      this.#flushes.delete(args.uow);
-      if (changes !== undefined) await this.#invalidate(changes.flatMap((c) => this.#objectsOf(c, false)));
+    // A released savepoint (MikroORM 7): its changes wait for the root's commit.
+    if (this.#tree.isNested(args.transaction)) return;
+    const changes = args.uow === undefined ? undefined : this.#flushes.get(args.uow);
+    if (changes !== undefined) {
+      // The transaction a plain `flush()` opened for itself (MikroORM 7 passes the uow to every commit).
+      this.#flushes.delete(args.uow!);
+      await this.#invalidate(changes.flatMap((c) => this.#objectsOf(c, false)));
       return;
     }
     if (args.transaction === undefined) return;
@@ -134,7 +147,7 @@ export class StockpyleSubscriber implements EventSubscriber {
   }
 
   #buffer(trx: object): object[] {
-    const root = rootTransaction(trx);
+    const root = this.#tree.root(trx);
     let list = this.#transactions.get(root);
     if (list === undefined) {
       list = [];
@@ -166,13 +179,6 @@ export class StockpyleSubscriber implements EventSubscriber {
       this.#onError({ type: 'error', store: this.#caches.name, operation: 'invalidate', error });
     }
   }
-}
-
-/** Knex gives a savepoint's transaction a `parentTransaction`; the root is the one whose commit fires events. */
-function rootTransaction(trx: object): object {
-  let t = trx as { parentTransaction?: object };
-  while (t.parentTransaction !== undefined && t.parentTransaction !== null) t = t.parentTransaction as typeof t;
-  return t;
 }
 
 function changeOf(cs: ChangeSet<object>): Change {

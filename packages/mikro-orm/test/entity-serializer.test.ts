@@ -5,6 +5,7 @@ import { helper, wrap } from '@mikro-orm/core';
 import { decodeRecord, encodeRecord, getMetadata } from '@stockpyle/core';
 import '@stockpyle/mikro-orm';
 import { Article, Author, Car, Dateline, ENTITIES, Foo, Seat } from './support/entities';
+import { NEVER_CONNECTED } from './support/orm';
 
 describe('@Stockpyle() on a MikroORM entity', () => {
   it('uses the primary key when no keys are declared, before any ORM has discovered the class', () => {
@@ -21,7 +22,7 @@ describe('@Stockpyle() on a MikroORM entity', () => {
 describe('entities in cache tiers (codec)', () => {
   let orm: MikroORM;
   beforeAll(async () => {
-    orm = await MikroORM.init({ clientUrl: 'postgresql://nobody@127.0.0.1:1/none', entities: ENTITIES, connect: false, allowGlobalContext: false });
+    orm = await MikroORM.init({ ...NEVER_CONNECTED, entities: ENTITIES, allowGlobalContext: false });
   });
   afterAll(async () => {
     await orm.close(true);

@@ -23,13 +23,18 @@ describe(`MikroOrmStore when PostgreSQL terminates its connections (${OPS} mixed
   beforeAll(async () => {
     pg = await startPostgres();
     orm = await MikroORM.init({ clientUrl: pg.url, entities: ENTITIES, allowGlobalContext: false, pool: { min: 0, max: 8 } });
-    await orm.schema.refreshDatabase();
+    await orm.schema.execute(await orm.schema.getCreateSchemaSQL()); // a new server: nothing to drop
   }, 60_000);
 
   afterAll(async () => {
-    await orm?.close(true);
+    // On MikroORM 7.2 (Kysely 0.29), a transaction whose rollback failed on a terminated connection
+    // never gives that connection back to the pool, and close() then waits for it forever: the wait
+    // is bounded here (see this package's README, "Known issues").
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([orm?.close(true), new Promise((resolve) => (timer = setTimeout(resolve, 5_000)))]);
+    clearTimeout(timer);
     await pg?.stop();
-  });
+  }, 20_000);
 
   /** Terminates every backend of the test database, from a connection to another database. */
   const terminate = (): Promise<void> =>

@@ -168,7 +168,8 @@ describe('MikroOrmStore', () => {
       a.title = 'second';
       db.log.reset();
       await store.put(a);
-      expect(db.log.queries[1]).toMatch(/^update .*"article" set "title" = \$1, "updated_at" = \$2, "version" = "version" \+ 1/);
+      // MikroORM 6 bumps the version in SQL, 7 sends the next one; both check the one it read.
+      expect(db.log.queries[1]).toMatch(/^update .*"article" set "title" = \$1, "updated_at" = \$2, "version" = ("version" \+ 1|\$3) where .*"version" = \$\d/);
       expect(a.version).toBe(2);
       expect(a.updatedAt).toBeInstanceOf(Date);
     });

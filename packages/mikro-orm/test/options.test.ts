@@ -4,11 +4,12 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { ChainedStore, ConfigurationError, DictionaryStore, ProcessMemoryStore } from '@stockpyle/core';
 import { MikroOrmStore, StockpyleSubscriber } from '@stockpyle/mikro-orm';
 import { ENTITIES } from './support/entities';
+import { NEVER_CONNECTED } from './support/orm';
 
 describe('constructor options', () => {
   let orm: MikroORM;
   beforeAll(async () => {
-    orm = await MikroORM.init({ clientUrl: 'postgresql://nobody@127.0.0.1:1/none', entities: ENTITIES, connect: false, allowGlobalContext: false });
+    orm = await MikroORM.init({ ...NEVER_CONNECTED, entities: ENTITIES, allowGlobalContext: false });
   });
   afterAll(async () => {
     await orm.close(true);

@@ -11,7 +11,9 @@ async function load<T>(name: string, importer: () => Promise<T>): Promise<T> {
   try {
     return await importer();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException)?.code !== 'MODULE_NOT_FOUND') throw error;
+    // require() says MODULE_NOT_FOUND, import() ERR_MODULE_NOT_FOUND (the build keeps import() as is).
+    const code = (error as NodeJS.ErrnoException)?.code;
+    if (code !== 'MODULE_NOT_FOUND' && code !== 'ERR_MODULE_NOT_FOUND') throw error;
     const detail = (error as Error).message.split('\n')[0];
     throw new ConfigurationError(`StockpyleModule: the subscriber option needs ${name}; install it (npm install ${name}). ${detail}`, { cause: error });
   }

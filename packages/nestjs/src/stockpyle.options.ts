@@ -1,5 +1,4 @@
-import type { ModuleMetadata, Type } from '@nestjs/common';
-import type { FactoryProvider } from '@nestjs/common/interfaces';
+import type { FactoryProvider, ModuleMetadata, Type } from '@nestjs/common';
 import type { Store } from '@stockpyle/core';
 
 /** Stores by name; each name becomes one provider, reached with `InjectStore(name)` / `getStoreToken(name)`. */

@@ -1,4 +1,5 @@
-import { Collection, Embeddable, Embedded, Entity, ManyToOne, OneToMany, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import { Collection } from '@mikro-orm/core';
+import { Embeddable, Embedded, Entity, ManyToOne, OneToMany, PrimaryKey, Property, Unique } from '@mikro-orm/decorators/legacy';
 import { Stockpyle } from '@stockpyle/core';
 
 /** Keyed by its primary key only: `@Stockpyle()` without keys. Its articles are a collection. */

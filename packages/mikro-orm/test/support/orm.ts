@@ -1,5 +1,5 @@
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
-import type { EventSubscriber } from '@mikro-orm/core';
+import { Utils, type EventSubscriber } from '@mikro-orm/core';
 import { serviceUrl } from '../../../../test-support/test-environment';
 import { ENTITIES } from './entities';
 
@@ -10,7 +10,7 @@ export class QueryLog {
   add(message: string): void {
     const text = message.replace(/\x1b\[[0-9;]*m/g, '');
     const m = /^\[query\] (.*?)(?: \[took .*\])?$/s.exec(text);
-    if (m !== null) this.statements.push(m[1]!);
+    if (m !== null) this.statements.push(numbered(m[1]!));
   }
 
   reset(): void {
@@ -25,6 +25,21 @@ export class QueryLog {
   get selects(): string[] {
     return this.statements.filter((s) => /^select\b/i.test(s));
   }
+}
+
+/** The major of the installed MikroORM: 6 or 7 (stacks/README.md). */
+export const MIKRO_ORM_MAJOR = Number(Utils.getORMVersion().split('.')[0]);
+
+/**
+ * Options of an ORM that never connects (nothing in the test queries): MikroORM 6's init() connects
+ * unless given `connect: false`; MikroORM 7 connects at the first query and has no such option.
+ */
+export const NEVER_CONNECTED: Partial<Options> = { clientUrl: 'postgresql://nobody@127.0.0.1:1/none', ...({ connect: false } as object) };
+
+/** MikroORM 7 logs a statement's parameters as `?`, 6 as PostgreSQL sends them (`$1`, `$2`, …): the log keeps the latter. */
+function numbered(sql: string): string {
+  let n = 0;
+  return /\$1\b/.test(sql) ? sql : sql.replace(/\?/g, () => `$${++n}`);
 }
 
 export interface TestOrm {
@@ -51,9 +66,10 @@ export async function openOrm(tag: string, options: { subscribers?: EventSubscri
     pool: { min: 0, max: 4 },
     ...options.extra,
   });
-  // The schema is new: create it from the metadata. refreshDatabase() would first introspect every
-  // schema on the server, racing other test files that drop theirs ("schema … does not exist").
-  await orm.schema.createSchema();
+  // The schema is new: create it from the metadata. refreshing the database would first introspect
+  // every schema on the server, racing other test files that drop theirs ("schema … does not exist").
+  // The SQL and execute() have one name in MikroORM 6 and 7 (createSchema() became create()).
+  await orm.schema.execute(await orm.schema.getCreateSchemaSQL());
   log.reset();
   return {
     orm,
