@@ -114,6 +114,8 @@ export interface Violation {
   readonly got: number | undefined;
   readonly before: RowState | undefined;
   readonly after: RowState | undefined;
+  /** What the chain's first tier held for the id right after the read, to tell which tier served it. */
+  readonly firstTier?: number | 'nothing';
 }
 
 export interface LoadOptions {
@@ -223,7 +225,11 @@ export class FaultLoad {
     const resurrected = got !== undefined && before === undefined && after?.deleted === true && got.version < after.version;
     // A miss is wrong only if the row existed, unchanged, for the whole read.
     const lost = got === undefined && before !== undefined && !before.deleted && after?.version === before.version;
-    if (stale || resurrected || lost) this.violations.push({ phase, id, got: got?.version, before, after });
+    if (stale || resurrected || lost) {
+      const first = this.#chain instanceof ChainedStore ? this.#chain.stores[0] : undefined;
+      const held = first instanceof ProcessMemoryStore ? first.peek(Doc, { id }) : undefined;
+      this.violations.push({ phase, id, got: got?.version, before, after, firstTier: held?.version ?? 'nothing' });
+    }
   }
 
   async #one(): Promise<void> {

@@ -37,7 +37,8 @@ export interface BenchOrm {
   close(): Promise<void>;
 }
 
-export async function openOrm(url: string): Promise<BenchOrm> {
+/** With `seed: false`, connects to the tables another ORM of this run created, leaving them as they are. */
+export async function openOrm(url: string, options: { seed?: boolean } = {}): Promise<BenchOrm> {
   let count = 0;
   let counting = false;
   const orm = await MikroORM.init({
@@ -52,13 +53,15 @@ export async function openOrm(url: string): Promise<BenchOrm> {
     },
     pool: { min: 2, max: 10 },
   });
-  await orm.schema.refresh();
-  const rows = Array.from({ length: KEY_COUNT }, (_v, i) => {
-    const id = i + 1;
-    return { id, name: `Row ${id}`, email: `row${id}@example.com`, score: id * 1.5, active: id % 2 === 0, note: NOTE };
-  });
-  const em = orm.em.fork();
-  for (let i = 0; i < rows.length; i += 1000) await em.insertMany(Row, rows.slice(i, i + 1000));
+  if (options.seed !== false) {
+    await orm.schema.refresh();
+    const rows = Array.from({ length: KEY_COUNT }, (_v, i) => {
+      const id = i + 1;
+      return { id, name: `Row ${id}`, email: `row${id}@example.com`, score: id * 1.5, active: id % 2 === 0, note: NOTE };
+    });
+    const em = orm.em.fork();
+    for (let i = 0; i < rows.length; i += 1000) await em.insertMany(Row, rows.slice(i, i + 1000));
+  }
   counting = true;
   return {
     orm,

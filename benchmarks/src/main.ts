@@ -13,11 +13,12 @@ import { memcachedHit } from './cases/memcached-hit';
 import { memoryBound } from './cases/memory';
 import { redisBatch } from './cases/redis-batch';
 import { stampede } from './cases/stampede';
+import { underWrites } from './cases/under-writes';
 import { closeDatabaseStack } from './database-stack';
 import { describeMachine, renderReport, type CaseReport } from './report';
 import { startServices, type RunningServices } from './services';
 
-const CASES: readonly BenchCase[] = [firstTierHit, memcachedHit, redisBatch, coldBatch, coalescing, stampede, memoryBound, entityHit];
+const CASES: readonly BenchCase[] = [firstTierHit, memcachedHit, redisBatch, coldBatch, coalescing, stampede, memoryBound, entityHit, underWrites];
 
 interface Args {
   quick: boolean;

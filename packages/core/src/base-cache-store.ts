@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BaseStore, type BaseStoreOptions } from './base-store';
 import { DEFAULT_MAX_PAYLOAD_BYTES, decodeRecord, encodeRecord, isDecodeFailure, type DecodeFailure } from './codec';
 import { ConfigurationError } from './errors';
@@ -29,6 +30,13 @@ export interface CacheStoreOptions extends BaseStoreOptions {
    * Every write through a chain, and `StockpyleSubscriber` after a commit, clears it. @default off
    */
   missLifetime?: number | ((cls: Class) => number | undefined);
+  /**
+   * After an invalidation, the first reader that finds the settled tombstone marks it as being
+   * filled (a lease, swapped over the tombstone); readers in other processes that find the lease
+   * wait `wait` ms and read this tier again before going to the database. For a shared remote
+   * tier. `lifetime` (ms) bounds how long a lease holds others back. @default off ({ lifetime: 200, wait: 20 } when `true`)
+   */
+  fillLease?: boolean | { readonly lifetime?: number; readonly wait?: number };
 }
 
 /** One write of a raw value to a backend key; `expiresAt` is epoch ms or 0 for none. */
@@ -81,6 +89,7 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
   protected readonly lifetime: LifetimeFn | undefined;
   protected readonly keys: KeyBuilder;
   readonly #missLifetime: CacheStoreOptions['missLifetime'];
+  readonly #lease: { readonly lifetime: number; readonly wait: number } | undefined;
   /** Each reservation's anchors, by ticket: a commit writes where the anchor moved (a serial id) differently. */
   readonly #reserved = new WeakMap<WriteTicket, readonly (string | undefined)[]>();
 
@@ -103,6 +112,7 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
     this.tombstoneMs = Math.ceil(tomb * 1000);
     this.#missLifetime = miss;
     this.remembersMisses = miss !== undefined;
+    this.#lease = leaseOption(this.name, options.fillLease);
   }
 
   /**
@@ -168,6 +178,7 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
     if (stale.length > 0) await this.removeRaw(stale);
     let hits = 0;
     let absent: boolean[] | undefined;
+    const leased: { index: number; anchor: string; shape: KeyShape }[] = [];
     located.forEach((l, i) => {
       if (l.key === undefined) return;
       const read = found.get(l.key);
@@ -185,11 +196,67 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
         (absent ??= new Array<boolean>(queries.length).fill(false))[i] = true;
         hits++;
       } else {
-        observed.note(anchor, found.get(anchor), conditionOf(found.get(anchor), now));
+        const at = found.get(anchor);
+        observed.note(anchor, at, conditionOf(at, now));
+        if (this.#lease !== undefined && at?.record?.kind === 'tomb' && at.record.settled === true && !isExpired(at.record.expiresAt, now)) {
+          leased.push({ index: i, anchor, shape: l.shape });
+        }
       }
     });
+    if (leased.length > 0) hits += await this.#leaseOrWait(cls, queries, leased, found, observed, results);
     this.#count(meta, hits, queries.length - hits);
     return { found: results, absent, observed };
+  }
+
+  /**
+   * `fillLease`: takes a lease on each settled tombstone nobody is filling (this read's fill then
+   * replaces its own lease), and waits once for the ones another reader is filling, reading them
+   * again. A lease is itself a settled tombstone: whoever sees it may fill over it. Returns the hits
+   * the second read found.
+   */
+  async #leaseOrWait<T extends object>(
+    cls: Class<T>,
+    queries: readonly KeyQuery<T>[],
+    leased: readonly { index: number; anchor: string; shape: KeyShape }[],
+    found: ReadonlyMap<string, RawRead<R>>,
+    observed: ReadObservation<R>,
+    results: (T | undefined)[],
+  ): Promise<number> {
+    const lease = this.#lease!;
+    const now = Date.now();
+    const take = new Map<string, TombRecord>();
+    const wait = new Set<string>();
+    for (const { anchor } of leased) {
+      const tomb = found.get(anchor)!.record as TombRecord;
+      if (tomb.leaseUntil !== undefined && tomb.leaseUntil > now) wait.add(anchor);
+      else take.set(anchor, { kind: 'tomb', token: randomUUID(), expiresAt: tomb.expiresAt, settled: true, leaseUntil: now + lease.lifetime });
+    }
+    if (take.size > 0) {
+      const swaps = [...take].map(([key, record]) => ({ key, raw: this.encode(record), expiresAt: record.expiresAt, expected: found.get(key)!.raw as R, version: found.get(key)!.version }));
+      const taken = await this.swapRaw(swaps);
+      swaps.forEach((w, j) => {
+        if (taken[j] === true) observed.note(w.key, { record: take.get(w.key), raw: w.raw, version: undefined }, { mode: 'swap', expected: w.raw, version: undefined });
+        else wait.add(w.key); // another reader took it first
+      });
+    }
+    if (wait.size === 0) return 0;
+    await sleep(lease.wait);
+    const keys = [...wait];
+    const again = await this.#read(keys, Date.now(), []);
+    let hits = 0;
+    const at = Date.now();
+    for (const { index, anchor, shape } of leased) {
+      if (!wait.has(anchor)) continue;
+      const read = again.get(anchor);
+      const record = read?.record;
+      if (record?.kind === 'value' && isLive(record, at) && record.obj instanceof cls && matchesQuery(record.obj, shape, queries[index]!)) {
+        results[index] = record.obj as T;
+        hits++;
+      } else {
+        observed.note(anchor, read, conditionOf(read, at));
+      }
+    }
+    return hits;
   }
 
   /** Stores each object: its value at its anchor key, pointers to it at its other keys. */
@@ -493,6 +560,16 @@ function sortWrite<R>(writes: FillWrites<R>, write: RawWrite<R>, condition: Fill
 
 function isLive(record: { readonly expiresAt: number }, now: number): boolean {
   return record.expiresAt === NEVER || !isExpired(record.expiresAt, now);
+}
+
+function leaseOption(name: string, option: CacheStoreOptions['fillLease']): { lifetime: number; wait: number } | undefined {
+  if (option === undefined || option === false) return undefined;
+  if (option !== true && (typeof option !== 'object' || option === null)) throw new ConfigurationError(`${name}: fillLease must be a boolean or { lifetime, wait }`);
+  const { lifetime = 200, wait = 20 } = option === true ? {} : option;
+  for (const [what, ms] of [['lifetime', lifetime], ['wait', wait]] as const) {
+    if (typeof ms !== 'number' || !(ms > 0) || !Number.isFinite(ms)) throw new ConfigurationError(`${name}: fillLease.${what} must be a positive number of milliseconds`);
+  }
+  return { lifetime, wait };
 }
 
 function isSeconds(value: unknown): value is number {

@@ -162,7 +162,7 @@ function instantiate(cls: Class, data: Record<string, unknown>, depth: number): 
  * cannot be encoded (cycles, excessive depth); the caller reports and skips them.
  */
 export function encodeRecord(record: CacheRecord): string {
-  if (record.kind === 'tomb') return encodeTomb(record.token, record.expiresAt, record.settled === true);
+  if (record.kind === 'tomb') return encodeTomb(record.token, record.expiresAt, record.settled === true, record.leaseUntil);
   if (record.kind === 'ptr') return `{"f":${FORMAT_VERSION},"k":"p","p":${JSON.stringify(record.key)},"e":${record.expiresAt}}`;
   if (record.kind === 'miss') return `{"f":${FORMAT_VERSION},"k":"m","t":${JSON.stringify(record.token)},"e":${record.expiresAt}${held(record.holdUntil)}}`;
   const meta = getMetadata(record.obj.constructor as Class);
@@ -180,8 +180,9 @@ function held(holdUntil: number | undefined): string {
  * settled one carries `"s":1`, which a decoder of the previous release ignores: to it, every
  * tombstone still blocks every fill, the conservative reading during a rolling upgrade.
  */
-export function encodeTomb(token: string, expiresAt: number, settled = false): string {
-  return `{"f":${FORMAT_VERSION},"k":"t","t":${JSON.stringify(token)},"e":${expiresAt}${settled ? ',"s":1' : ''}}`;
+export function encodeTomb(token: string, expiresAt: number, settled = false, leaseUntil?: number): string {
+  const lease = leaseUntil === undefined ? '' : `,"l":${leaseUntil}`;
+  return `{"f":${FORMAT_VERSION},"k":"t","t":${JSON.stringify(token)},"e":${expiresAt}${settled ? ',"s":1' : ''}${lease}}`;
 }
 
 /** Decodes an envelope: a record, or why it is a miss. Never throws. */
@@ -198,7 +199,8 @@ export function decodeRecord(payload: string | Buffer | Uint8Array, maxBytes = D
     if (typeof expiresAt !== 'number') return { kind: 'corrupt', reason: 'no expiry' };
     if (env.k === 't') {
       if (typeof env.t !== 'string') return { kind: 'corrupt', reason: 'bad tombstone' };
-      return env.s === 1 ? { kind: 'tomb', token: env.t, expiresAt, settled: true } : { kind: 'tomb', token: env.t, expiresAt };
+      if (env.s !== 1) return { kind: 'tomb', token: env.t, expiresAt };
+      return typeof env.l === 'number' ? { kind: 'tomb', token: env.t, expiresAt, settled: true, leaseUntil: env.l } : { kind: 'tomb', token: env.t, expiresAt, settled: true };
     }
     const holdUntil = env.h;
     if (holdUntil !== undefined && (typeof holdUntil !== 'number' || typeof env.t !== 'string')) return { kind: 'corrupt', reason: 'bad hold' };

@@ -31,6 +31,11 @@ export interface TombRecord {
    * is a *reservation* — a write whose database call may still be in flight — and blocks every fill.
    */
   readonly settled?: boolean;
+  /**
+   * On a settled tombstone: a reader is filling it from the database until then (epoch ms), so
+   * others wait a moment and read the tier again instead of all going to the database (`fillLease`).
+   */
+  readonly leaseUntil?: number;
 }
 
 /**

@@ -163,3 +163,41 @@ describe('ChainedStore', () => {
     });
   });
 });
+
+describe('fillLease', () => {
+  /** Two processes: each its own chain and first tier, one shared tier and one database. */
+  function twoProcesses(lease: CacheStoreOptions['fillLease']) {
+    const backend = new ExpiringMap();
+    const db = new SerialDatabase();
+    const procs = [0, 1].map(() => new ChainedStore([new ProcessMemoryStore(), new DictionaryStore(backend, { fillLease: lease }), db]));
+    return { db, procs };
+  }
+
+  it('after an invalidation, readers in two processes at once cost one database read', async () => {
+    const { db, procs } = twoProcesses({ wait: 5 });
+    const user = new User('hal@example.com', 'Hal');
+    await procs[0]!.put(user);
+    const changed = await db.change(user, 'Hallie');
+    await procs[0]!.invalidate([changed]);
+    await procs[1]!.invalidate([changed]); // its own first tier
+    const got = await Promise.all(procs.map((p) => p.get(User, { id: user.id! })));
+    expect(got.map((u) => u?.name)).toEqual(['Hallie', 'Hallie']);
+    expect(db.reads).toBe(1);
+  });
+
+  it('without it, both readers go to the database', async () => {
+    const { db, procs } = twoProcesses(false);
+    const user = new User('ivy@example.com', 'Ivy');
+    await procs[0]!.put(user);
+    const changed = await db.change(user, 'Ivor');
+    await procs[0]!.invalidate([changed]);
+    await procs[1]!.invalidate([changed]);
+    await Promise.all(procs.map((p) => p.get(User, { id: user.id! })));
+    expect(db.reads).toBe(2);
+  });
+
+  it('rejects options that are not milliseconds', () => {
+    expect(() => new DictionaryStore(new Map(), { fillLease: { wait: -1 } })).toThrow(/fillLease\.wait/);
+    expect(() => new DictionaryStore(new Map(), { fillLease: 'yes' as unknown as boolean })).toThrow(/fillLease/);
+  });
+});

@@ -152,6 +152,33 @@ describe.each(middles)('[ProcessMemoryStore, %s, MikroOrmStore] with StockpyleSu
       expect(await chain.get(Foo, { id: foo.id })).toMatchObject({ bar: mine.bar });
     });
 
+    it('after an update committed elsewhere, the first read costs one query and refills every tier; the next ones none, by any key', async () => {
+      const foo = await cachedFoo();
+      const em = db.orm.em.fork();
+      const mine = (await em.findOne(Foo, { id: foo.id }))!;
+      mine.bar = `${foo.bar}-again`;
+      await em.flush();
+      db.log.reset();
+      expect(await chain.get(Foo, { id: foo.id })).toMatchObject({ bar: mine.bar });
+      expect(db.log.queries).toHaveLength(1);
+      expect((await tiers(Foo, { id: foo.id })).map((f) => f?.bar)).toEqual([mine.bar, mine.bar, mine.bar]);
+      db.log.reset();
+      for (let i = 0; i < 10; i++) expect(await chain.get(Foo, { zap: foo.zap, bar: mine.bar })).toMatchObject({ id: foo.id });
+      expect(db.log.queries).toHaveLength(0);
+      expect(await chain.get(Foo, { zap: foo.zap, bar: foo.bar })).toBeUndefined(); // the old key: in no tier, not in the database
+    });
+
+    it('a new row written through the chain is served by every key with no query', async () => {
+      const foo = new Foo(next(), next(), 'through');
+      await chain.put(foo);
+      db.log.reset();
+      for (let i = 0; i < 10; i++) {
+        expect(await chain.get(Foo, { id: foo.id })).toMatchObject({ bar: 'through' });
+        expect(await chain.get(Foo, { zap: foo.zap, bar: 'through' })).toMatchObject({ id: foo.id });
+      }
+      expect(db.log.statements).toEqual([]);
+    });
+
     it('inside a transaction the caches keep the committed version until the root transaction commits', async () => {
       const foo = await cachedFoo();
       await db.orm.em.fork().transactional(async (tx) => {

@@ -93,6 +93,7 @@ export async function seed(world: World, proc: Proc, where: Prefill, ...items: R
 }
 
 interface StaleSetParams extends ScenarioParams {
+  readonly lease: boolean;
   readonly prefill: Prefill;
   readonly write: WriteKind;
   readonly reads: readonly ReadSpec[];
@@ -105,9 +106,9 @@ interface StaleSetParams extends ScenarioParams {
 export const staleSet: Scenario<StaleSetParams> = {
   name: 'stale set',
   params: (kit) =>
-    fc.record({ kinds: kit.kinds(1), prefill, write: writeKind, reads: fc.array(readSpec, { minLength: 1, maxLength: 3 }) }),
+    fc.record({ kinds: kit.kinds(1), lease: fc.boolean(), prefill, write: writeKind, reads: fc.array(readSpec, { minLength: 1, maxLength: 3 }) }),
   async setup(world, p, naive) {
-    const proc = world.addProc({ naive });
+    const proc = world.addProc({ naive, lease: p.lease });
     await seed(world, proc, p.prefill, world.item(1, 1));
     const [now, later] = reads(world, proc, p.reads, 1, 1);
     return () => launch(world, [writeOp(world, proc, p.write, 1, 1)], now, later);
@@ -116,6 +117,7 @@ export const staleSet: Scenario<StaleSetParams> = {
 
 interface ReverseWritersParams extends ScenarioParams {
   readonly twoProcesses: boolean;
+  readonly lease: boolean;
   readonly prefill: Prefill;
   readonly writes: readonly ['put' | 'delete', 'put' | 'delete'];
   readonly zaps: readonly [number, number];
@@ -132,14 +134,15 @@ export const reverseWriters: Scenario<ReverseWritersParams> = {
     fc.record({
       kinds: kit.kinds(1),
       twoProcesses: fc.boolean(),
+      lease: fc.boolean(),
       prefill,
       writes: fc.tuple(fc.constantFrom<'put' | 'delete'>('put', 'put', 'delete'), fc.constantFrom<'put' | 'delete'>('put', 'put', 'delete')),
       zaps: fc.tuple(fc.constantFrom(1, 2), fc.constantFrom(1, 3)),
       reads: fc.array(readSpec, { maxLength: 2 }),
     }),
   async setup(world, p, naive) {
-    const a = world.addProc({ naive });
-    const b = p.twoProcesses ? world.addProc({ naive }) : a;
+    const a = world.addProc({ naive, lease: p.lease });
+    const b = p.twoProcesses ? world.addProc({ naive, lease: p.lease }) : a;
     await seed(world, a, p.prefill, world.item(1, 1));
     const writes = [writeOp(world, a, p.writes[0], 1, p.zaps[0]), writeOp(world, b, p.writes[1], 1, p.zaps[1])];
     const [now, later] = reads(world, a, p.reads, 1, 1);

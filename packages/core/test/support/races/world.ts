@@ -86,6 +86,8 @@ export interface ProcOptions {
   lifetime?: boolean;
   /** Every tier remembers misses (`missLifetime` 30 s). */
   misses?: boolean;
+  /** Every tier takes fill leases (`fillLease`, waiting 1 ms). */
+  lease?: boolean;
   naive?: Naive;
 }
 
@@ -139,6 +141,7 @@ export class World {
     const cacheOptions: CacheStoreOptions = {
       ...(options.lifetime ? { lifetime: (obj: object) => (obj as Item).ttl } : {}),
       ...(options.misses ? { missLifetime: 30 } : {}),
+      ...(options.lease ? { fillLease: { wait: 1 } } : {}),
     };
     // A schedule touches a few dozen keys; lru-cache allocates `max` slots up front.
     const memory = new TrackedMemory({ ...cacheOptions, name: `memory@${name}`, max: 64 });
