@@ -235,17 +235,26 @@ export class ChainedStore extends BaseStore {
 
   /** Tombstones the objects in every cache tier; a failing tier is reported and remembered, never thrown. */
   /**
-   * Settled tombstones in every cache tier, lowest first, one tier after another: a fill may
-   * replace a settled tombstone with what it then read lower down, so every tier below must have
-   * been invalidated before it. Above a tier whose call failed (it may still hold the old version),
-   * the tombstones are reservations instead, which no fill replaces.
+   * Settled tombstones in every cache tier, the lowest first. A fill may replace a settled
+   * tombstone with what it then read lower down, so a tier is settled only once every tier below
+   * it has been; until then each tier above holds a reservation, written at once beside the lowest
+   * tier's tombstone, so that no tier goes on serving the old version meanwhile. Above a tier whose
+   * call failed (it may still hold the old version), the reservations stay (docs/ARCHITECTURE.md).
    */
   async #tombstone(objs: readonly object[], operation: string, tiers: readonly Tier[] = this.#caches): Promise<void> {
-    let failedBelow = false;
-    for (let i = tiers.length - 1; i >= 0; i--) {
+    if (tiers.length === 0) return;
+    const lowest = tiers.length - 1;
+    const first = await Promise.all(
+      tiers.map((tier, i) => this.#guard(tier, operation, objs, () => (i === lowest ? tier.cache!.batchDelete(objs) : this.#block(tier, objs)))),
+    );
+    let failedBelow = !first[lowest];
+    for (let i = lowest - 1; i >= 0; i--) {
+      if (failedBelow || !first[i]) {
+        failedBelow = true;
+        continue;
+      }
       const tier = tiers[i]!;
-      const ok = await this.#guard(tier, operation, objs, () => (failedBelow ? this.#block(tier, objs) : tier.cache!.batchDelete(objs)));
-      if (!ok) failedBelow = true;
+      if (!(await this.#guard(tier, operation, objs, () => tier.cache!.batchDelete(objs)))) failedBelow = true;
     }
   }
 
