@@ -32,7 +32,7 @@ interface Proc {
 export const underWrites: BenchCase = {
   id: 9,
   title: 'Under writes: a hot row changed twice a second, read by two processes',
-  needs: ['redis', 'postgres'],
+  needs: ['memcached', 'redis', 'postgres'],
   async run(ctx) {
     await databaseStack(ctx); // creates and fills the table
     const seconds = ctx.quick ? 3 : 10;
