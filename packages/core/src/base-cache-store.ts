@@ -169,7 +169,7 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
     // A value that expires within a tombstone's lifetime would leave the key empty while fills of
     // reads made before this write may still arrive: such an object gets a fresh tombstone instead.
     const lasting = entries.filter((e) => e.value.expiresAt === NEVER || e.value.expiresAt >= now + this.tombstoneMs);
-    const brief = entries.filter((e) => !lasting.includes(e)).map((e) => e.value.key);
+    const brief = entries.filter((e) => e.value.expiresAt !== NEVER && e.value.expiresAt < now + this.tombstoneMs).map((e) => e.value.key);
     const swapped = lasting.length > 0 ? await this.swapRaw(lasting.map((e) => e.value), expected, ticket) : [];
     const lost = [...brief, ...lasting.filter((_e, i) => !swapped[i]).map((e) => e.value.key)];
     const pointers = lasting.filter((_e, i) => swapped[i]).flatMap((e) => e.pointers);
