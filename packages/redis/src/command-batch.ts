@@ -31,7 +31,7 @@ export const MAX_KEYS_PER_COMMAND = 500;
  * commands (it names 10k) read back before the next is sent; smaller chunks also keep each round
  * trip well inside the store's deadline.
  */
-export const MAX_COMMANDS_PER_PIPELINE = 500;
+export const MAX_COMMANDS_PER_PIPELINE = 250;
 export const MAX_PIPELINE_BYTES = 4 * 1024 * 1024;
 /**
  * Round trips of one batch in flight at once. ioredis starts each command's `commandTimeout` when
