@@ -1,7 +1,7 @@
 import type { Check, RowResult } from './harness';
 
 /** Services a case needs; the runner starts each one once for all cases. */
-export type ServiceName = 'memcached' | 'redis' | 'postgres';
+export type ServiceName = 'memcached' | 'redis' | 'redis-cluster' | 'postgres';
 
 /** What every case gets: the mode and where the services listen. */
 export interface BenchContext {

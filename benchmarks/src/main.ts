@@ -10,6 +10,7 @@ import { coldBatch } from './cases/cold-batch';
 import { entityHit } from './cases/entity-hit';
 import { firstTierHit } from './cases/first-tier';
 import { memcachedHit } from './cases/memcached-hit';
+import { largeBatch } from './cases/large-batch';
 import { memoryBound } from './cases/memory';
 import { redisBatch } from './cases/redis-batch';
 import { stampede } from './cases/stampede';
@@ -18,7 +19,7 @@ import { closeDatabaseStack } from './database-stack';
 import { describeMachine, renderReport, type CaseReport } from './report';
 import { startServices, type RunningServices } from './services';
 
-const CASES: readonly BenchCase[] = [firstTierHit, memcachedHit, redisBatch, coldBatch, coalescing, stampede, memoryBound, entityHit, underWrites];
+const CASES: readonly BenchCase[] = [firstTierHit, memcachedHit, redisBatch, coldBatch, coalescing, stampede, memoryBound, entityHit, largeBatch, underWrites];
 
 interface Args {
   quick: boolean;

@@ -1,4 +1,4 @@
-import { startMemcached, startPostgres, startRedis, type ServiceHandle } from '../../test-support/services';
+import { startMemcached, startPostgres, startRedis, startRedisCluster, type ServiceHandle } from '../../test-support/services';
 import type { ServiceName } from './case';
 
 /** The servers one benchmark run started, and how to stop them all. */
@@ -7,10 +7,16 @@ export interface RunningServices {
   stop(): Promise<void>;
 }
 
-const starters: Record<ServiceName, () => Promise<ServiceHandle>> = {
-  memcached: () => startMemcached(),
+/** What the runner needs of a started service. */
+type Started = Pick<ServiceHandle, 'url' | 'stop'>;
+
+const starters: Record<ServiceName, () => Promise<Started>> = {
+  // room for case 9's 50,000-object batches beside the raw rows' (memcached's default is 64 MB)
+  memcached: () => startMemcached({ extraArgs: ['-m', '1024'] }),
   redis: () => startRedis(),
   postgres: () => startPostgres({ database: 'stockpyle_bench' }),
+  // a 3-master cluster; its url is the seed list `127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3`
+  'redis-cluster': () => startRedisCluster(),
 };
 
 /** Starts each named service on a free 127.0.0.1 port; on any failure stops those already up. */
@@ -26,6 +32,6 @@ export async function startServices(names: readonly ServiceName[]): Promise<Runn
     throw failed.reason;
   }
   const urls: Partial<Record<ServiceName, string>> = {};
-  names.forEach((name, i) => (urls[name] = (settled[i] as PromiseFulfilledResult<ServiceHandle>).value.url));
+  names.forEach((name, i) => (urls[name] = (settled[i] as PromiseFulfilledResult<Started>).value.url));
   return { urls, stop };
 }

@@ -23,14 +23,14 @@ interface Proc {
 }
 
 /**
- * Case 9: one hot row changed twice a second through MikroORM (the subscriber invalidates the
+ * Case 10: one hot row changed twice a second through MikroORM (the subscriber invalidates the
  * writer's chain after each commit) while two application processes each read it about 1,000
  * times a second through [process memory, 1 s lifetime; Redis; PostgreSQL]. Counts the database
  * reads the caches made per write, and the reads that returned an older revision than the
  * database had committed when the read started, by the tier that served them.
  */
 export const underWrites: BenchCase = {
-  id: 9,
+  id: 10,
   title: 'Under writes: a hot row changed twice a second, read by two processes',
   needs: ['memcached', 'redis', 'postgres'],
   async run(ctx) {
@@ -76,7 +76,7 @@ export const underWrites: BenchCase = {
     };
     for (const p of procs) await p.chain.get(Row, { id: HOT }); // warm
     for (const p of procs) p.database.resetCounts();
-    ctx.log(`case 9: ${seconds} s of writes every ${WRITE_EVERY_MS} ms and reads in 2 processes`);
+    ctx.log(`case 10: ${seconds} s of writes every ${WRITE_EVERY_MS} ms and reads in 2 processes`);
     await Promise.all([write(), ...procs.map(read)]);
     const dbReads = procs.map((p) => p.database.calls('batchGet'));
     await Promise.all(procs.map((p) => p.chain.release()));

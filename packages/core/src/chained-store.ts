@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { BaseStore, type BaseStoreOptions } from './base-store';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
+import { DEADLINE_SLICE, batchDeadline, inSlices } from './batches';
 import { withDeadline } from './deadline';
 import { ConfigurationError } from './errors';
 import { KeyBuilder } from './keys';
@@ -148,12 +149,16 @@ export class ChainedStore extends BaseStore {
   }
 
   override batchGet<T extends object>(cls: Class<T>, queries: readonly KeyQuery<T>[]): Promise<(T | undefined)[]> {
+    // A large batch goes as slices, each read and filled well within a tombstone's lifetime.
+    if (queries.length > DEADLINE_SLICE) return inSlices(queries, DEADLINE_SLICE, (slice) => this.#load(cls, slice));
     return this.#load(cls, queries);
   }
 
   /** Writes the most persistent store first, then each cache upward; see the class comment. */
   override async batchPut(objs: readonly object[]): Promise<void> {
     if (objs.length === 0) return;
+    // A large batch goes as slices: each slice's reservations must outlive its database write and commit.
+    if (objs.length > DEADLINE_SLICE) return void (await inSlices(objs, DEADLINE_SLICE, (slice) => this.batchPut(slice)));
     objs.forEach((o) => metadataOf(o));
     this.#startWrite();
     try {
@@ -198,6 +203,7 @@ export class ChainedStore extends BaseStore {
    */
   override async batchDelete(objs: readonly object[]): Promise<void> {
     if (objs.length === 0) return;
+    if (objs.length > DEADLINE_SLICE) return void (await inSlices(objs, DEADLINE_SLICE, (slice) => this.batchDelete(slice)));
     objs.forEach((o) => metadataOf(o));
     this.#startWrite();
     try {
@@ -291,7 +297,7 @@ export class ChainedStore extends BaseStore {
       if (tier.cache === undefined) {
         lookup = { found: await tier.store.batchGet(cls, asked), absent: undefined, observed: undefined as never };
       } else {
-        const got = await this.#guarded(tier, 'batchGet', () => tier.cache!.lookup(cls, asked));
+        const got = await this.#guarded(tier, 'batchGet', () => tier.cache!.lookup(cls, asked), asked.length);
         if (got === undefined) continue;
         lookup = got;
       }
@@ -444,18 +450,19 @@ export class ChainedStore extends BaseStore {
   }
 
   /** Runs a cache tier call under the deadline and breaker; false when it failed or was skipped. */
-  async #guard(tier: Tier, operation: string, objs: readonly object[], call: () => Promise<void>): Promise<boolean> {
-    const ok = (await this.#guarded(tier, operation, async () => (await call(), true))) === true;
+  async #guard(tier: Tier, operation: string, objs: readonly object[], call: () => Promise<void>, count = objs.length): Promise<boolean> {
+    const ok = (await this.#guarded(tier, operation, async () => (await call(), true), count)) === true;
     if (!ok && operation !== 'fill') this.#remember(tier, objs);
     return ok;
   }
 
-  async #guarded<R>(tier: Tier, operation: string, call: () => Promise<R>): Promise<R | undefined> {
+  /** `count`: the objects the call is about; a large batch gets a longer deadline (see batchDeadline). */
+  async #guarded<R>(tier: Tier, operation: string, call: () => Promise<R>, count = 1): Promise<R | undefined> {
     this.#released = false;
     if (!tier.breaker.allow()) return undefined;
     try {
       if (tier.pending.size > 0) await this.#replay(tier);
-      const result = await withDeadline(call(), this.#timeout, `${tier.store.name}.${operation}`);
+      const result = await withDeadline(call(), batchDeadline(this.#timeout, count), `${tier.store.name}.${operation}`);
       if (tier.breaker.succeed()) this.emit({ type: 'circuit', store: tier.store.name, state: 'closed' });
       return result;
     } catch (error) {
@@ -486,7 +493,7 @@ export class ChainedStore extends BaseStore {
   /** A tier that missed writes may hold old versions: invalidate them before trusting it again. */
   async #replay(tier: Tier): Promise<void> {
     const objs = [...tier.pending];
-    await withDeadline(this.#block(tier, objs), this.#timeout, `${tier.store.name}.reserve`);
+    await withDeadline(this.#block(tier, objs), batchDeadline(this.#timeout, objs.length), `${tier.store.name}.reserve`);
     for (const o of objs) tier.pending.delete(o);
   }
 
@@ -498,7 +505,7 @@ export class ChainedStore extends BaseStore {
    */
   #compensate(tier: Tier, objs: readonly object[]): void {
     this.#remember(tier, objs);
-    withDeadline(this.#block(tier, objs), this.#timeout, `${tier.store.name}.reserve`).catch(() => undefined);
+    withDeadline(this.#block(tier, objs), batchDeadline(this.#timeout, objs.length), `${tier.store.name}.reserve`).catch(() => undefined);
   }
 
   /**

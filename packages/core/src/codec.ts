@@ -85,13 +85,22 @@ function encodeFields(obj: Record<string, unknown>, depth: number, seen: Set<obj
   return out;
 }
 
+// Decoding works in place on what `JSON.parse` just built (fresh arrays and plain objects nobody
+// else holds): only tagged values and class instances are replaced, so a typical entity costs the
+// parse and one copy of its own fields into the instance.
 function decodeValue(value: unknown, depth: number): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (depth > MAX_DEPTH) throw new CodecError(`nesting deeper than ${MAX_DEPTH}`);
-  if (Array.isArray(value)) return value.map((v) => decodeValue(v, depth + 1));
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      if (v !== null && typeof v === 'object') value[i] = decodeValue(v, depth + 1);
+    }
+    return value;
+  }
   const tagged = value as Record<string, unknown>;
   const tag = tagged[TAG];
-  if (tag === undefined) return decodeFields(tagged, depth);
+  if (tag === undefined) return checkFields(tagged, depth);
   const v = tagged.v;
   switch (tag) {
     case 'num':
@@ -120,11 +129,11 @@ function decodeValue(value: unknown, depth: number): unknown {
       if (!Array.isArray(v)) throw new CodecError('bad set');
       return new Set(v.map((x) => decodeValue(x, depth + 1)));
     case 'raw':
-      return decodeFields(asRecord(v), depth);
+      return checkFields(asRecord(v), depth);
     case 'obj': {
       const cls = typeof tagged.c === 'string' ? classByName(tagged.c) : undefined;
       // A nested instance of a class this process does not know stays plain data.
-      return cls === undefined ? decodeFields(asRecord(v), depth) : instantiate(cls, asRecord(v), depth);
+      return cls === undefined ? checkFields(asRecord(v), depth) : instantiate(cls, asRecord(v), depth);
     }
     default:
       throw new CodecError(`unknown tag ${String(tag)}`);
@@ -139,10 +148,30 @@ function asRecord(v: unknown): Record<string, unknown> {
 // JSON.parse makes `__proto__` an own property; copying it with assignment would set a prototype,
 // and an own `constructor.prototype` is what a later deep merge pollutes through. The encoder never
 // writes these names, so a payload holding one was tampered with: corrupt, not silently trimmed.
-function decodeFields(obj: Record<string, unknown>, depth: number, out: Record<string, unknown> = {}): Record<string, unknown> {
-  for (const key of Object.keys(obj)) {
-    if (FORBIDDEN.has(key)) throw new CodecError(`a field is named '${key}'`);
-    out[key] = decodeValue(obj[key], depth + 1);
+function forbidden(key: string): boolean {
+  return FORBIDDEN.has(key);
+}
+
+/** A parsed plain object, its fields decoded in place. */
+function checkFields(obj: Record<string, unknown>, depth: number): Record<string, unknown> {
+  const keys = Object.keys(obj);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    if (forbidden(key)) throw new CodecError(`a field is named '${key}'`);
+    const v = obj[key];
+    if (v !== null && typeof v === 'object') obj[key] = decodeValue(v, depth + 1);
+  }
+  return obj;
+}
+
+/** Parsed fields decoded into `out` (an instance), assigned as `Object.assign` would. */
+function decodeFields(obj: Record<string, unknown>, depth: number, out: Record<string, unknown>): Record<string, unknown> {
+  const keys = Object.keys(obj);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    if (forbidden(key)) throw new CodecError(`a field is named '${key}'`);
+    const v = obj[key];
+    out[key] = v !== null && typeof v === 'object' ? decodeValue(v, depth + 1) : v;
   }
   return out;
 }
@@ -153,7 +182,7 @@ function decodeFields(obj: Record<string, unknown>, depth: number, out: Record<s
  */
 function instantiate(cls: Class, data: Record<string, unknown>, depth: number): object {
   const serializer = getMetadata(cls).serializer;
-  if (serializer !== undefined) return serializer.fromPlain(cls, decodeFields(data, depth));
+  if (serializer !== undefined) return serializer.fromPlain(cls, checkFields(data, depth));
   return decodeFields(data, depth, Object.create(cls.prototype as object) as Record<string, unknown>);
 }
 

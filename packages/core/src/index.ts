@@ -19,6 +19,8 @@ export type { ChainedStoreOptions, InvalidateOptions } from './chained-store';
 export { CircuitBreaker } from './circuit-breaker';
 export type { CircuitBreakerOptions } from './circuit-breaker';
 export { withDeadline } from './deadline';
+export { batchDeadline, chunkIndexes, inSlices, runBounded, DEADLINE_SLICE } from './batches';
+export type { ChunkLimits } from './batches';
 export { KeyBuilder, encodeKeyValue, FORMAT_VERSION } from './keys';
 export { encodeRecord, encodeTomb, decodeRecord, isDecodeFailure, DEFAULT_MAX_PAYLOAD_BYTES } from './codec';
 export type { DecodeFailure } from './codec';

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
-import { TierUnavailableError, TimeoutError, withDeadline } from '@stockpyle/core';
+import { TierUnavailableError, TimeoutError, chunkIndexes, runBounded, withDeadline } from '@stockpyle/core';
 import type { Response, Server } from 'memjs';
-import { encodeBatch, type WireReply, type WireRequest } from './binary-protocol';
+import { assertSafeKey, encodeBatch, type WireReply, type WireRequest } from './binary-protocol';
 
 /**
  * What this package reads of a memjs 1.3 `Server` beyond its typed surface: the live socket, so a
@@ -133,13 +133,54 @@ export function describeServer(storeName: string, server: Server): string {
 }
 
 /**
+ * Requests per round trip, and the bytes of their keys and values. memcached itself serves a
+ * connection a few requests per event (`-R`, 20 by default) and so stays fair to other clients
+ * within any batch, but a round trip must also fit the deadline, and memjs buffers what is sent
+ * and received: a 100,000-object batch goes out as a hundred round trips of 1,000.
+ */
+export const MAX_REQUESTS_PER_ROUND_TRIP = 1_000;
+export const MAX_ROUND_TRIP_BYTES = 1024 * 1024;
+/** Round trips of one batch in flight at once on one server (one memjs connection). */
+export const ROUND_TRIPS_IN_FLIGHT = 2;
+
+/**
+ * Sends `requests` to one server and resolves with the replies, indexed like the requests:
+ * `undefined` where a quiet request said nothing (a miss for GETKQ, success for the others). A
+ * batch within `MAX_REQUESTS_PER_ROUND_TRIP` and `MAX_ROUND_TRIP_BYTES` is one round trip;
+ * a larger one is cut into chunks sent `ROUND_TRIPS_IN_FLIGHT` at a time, each with a deadline of
+ * its own. The first failed round trip fails the batch (see `exchangeOnce`).
+ */
+export async function exchange(
+  server: Server,
+  requests: readonly WireRequest[],
+  timeoutMs: number,
+  what: string,
+): Promise<(WireReply | undefined)[]> {
+  const chunks = chunkIndexes(requests.length, { maxItems: MAX_REQUESTS_PER_ROUND_TRIP, maxBytes: MAX_ROUND_TRIP_BYTES }, (i) => requestBytes(requests[i]!));
+  if (chunks.length === 1) return exchangeOnce(server, requests, timeoutMs, what);
+  for (const request of requests) assertSafeKey(request.key); // nothing is sent if one key is unsafe
+  const replies: (WireReply | undefined)[] = new Array(requests.length).fill(undefined);
+  await runBounded(chunks.length, ROUND_TRIPS_IN_FLIGHT, async (c) => {
+    const chunk = chunks[c]!;
+    const got = await exchangeOnce(server, chunk.map((i) => requests[i]!), timeoutMs, what);
+    chunk.forEach((i, j) => (replies[i] = got[j]));
+  });
+  return replies;
+}
+
+function requestBytes(request: WireRequest): number {
+  const value = request.value;
+  return request.key.length + (value === undefined ? 0 : value.length);
+}
+
+/**
  * Sends `requests` to one server as a single write, closed by a NOOP, and resolves when the NOOP's
  * answer arrives: one round trip whatever the batch size. Replies are indexed like the requests;
  * `undefined` where a quiet request said nothing (a miss for GETKQ, success for the others).
  * Rejects with `TimeoutError` after `timeoutMs` — then the socket is destroyed, so what was queued
  * on it is failed too — or with `TierUnavailableError` when the connection fails.
  */
-export async function exchange(
+async function exchangeOnce(
   server: Server,
   requests: readonly WireRequest[],
   timeoutMs: number,

@@ -11,7 +11,7 @@ import {
 } from '@stockpyle/core';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { DEFAULT_TIMEOUT_MS, failFastClusterOptions, failFastOptions } from './client-options';
-import { isCluster, runCalls, type RedisCall, type RedisClient } from './command-batch';
+import { isCluster, runCalls, type RedisCall, type RedisClient, type RoundTripDeadline } from './command-batch';
 import { redactCredentials } from './credentials';
 import { RedisConnection } from './redis-connection';
 import { groupBySlot } from './slots';
@@ -86,11 +86,12 @@ export class RedisStore extends BaseCacheStore<string> {
 
   protected readRaw(keys: readonly string[], _versions: unknown[]): Promise<readonly (string | undefined)[]> {
     if (keys.length === 0) return Promise.resolve([]);
-    return this.#run('read', async (client) => {
+    return this.#run('read', async (client, deadline) => {
       const groups = slotGroups(client, keys);
       const replies = await runCalls(
         client,
         groups.map((group) => ({ name: 'mget', args: group.map((i) => keys[i]!), key: keys[group[0]!]! })),
+        deadline,
       );
       const values: (string | undefined)[] = new Array(keys.length).fill(undefined);
       groups.forEach((group, g) => {
@@ -107,24 +108,25 @@ export class RedisStore extends BaseCacheStore<string> {
 
   protected writeRaw(writes: readonly RawWrite<string>[], mode: 'set' | 'add'): Promise<void> {
     if (writes.length === 0) return Promise.resolve();
-    return this.#run(mode === 'add' ? 'fill' : 'write', async (client) => {
+    return this.#run(mode === 'add' ? 'fill' : 'write', async (client, deadline) => {
       const now = Date.now();
       const nx = mode === 'add' ? ['NX'] : [];
       const calls: RedisCall[] = writes.map((w) => {
         const ttl = ttlMs(w.expiresAt, now);
         return { name: 'set', args: ttl === 0 ? [w.key, w.raw, ...nx] : [w.key, w.raw, 'PX', ttl, ...nx], key: w.key };
       });
-      await runCalls(client, calls);
+      await runCalls(client, calls, deadline);
     });
   }
 
   protected swapRaw(swaps: readonly RawSwap<string>[]): Promise<readonly boolean[]> {
     if (swaps.length === 0) return Promise.resolve([]);
-    return this.#run('commit', async (client) => {
+    return this.#run('commit', async (client, deadline) => {
       const now = Date.now();
       const replies = await runCalls(
         client,
         swaps.map((w) => ({ name: CAS_COMMAND, args: [w.key, w.expected, w.raw, ttlMs(w.expiresAt, now)], key: w.key })),
+        deadline,
       );
       return replies.map((reply) => Number(reply) === 1);
     });
@@ -132,23 +134,24 @@ export class RedisStore extends BaseCacheStore<string> {
 
   protected removeRaw(keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return Promise.resolve();
-    return this.#run('remove', async (client) => {
+    return this.#run('remove', async (client, deadline) => {
       const groups = slotGroups(client, keys);
       await runCalls(
         client,
         groups.map((group) => ({ name: 'unlink', args: group.map((i) => keys[i]!), key: keys[group[0]!]! })),
+        deadline,
       );
     });
   }
 
   /** Runs one operation within the deadline; a client failure becomes a `TierUnavailableError`. */
-  async #run<T>(operation: string, fn: (client: RedisClient) => Promise<T>): Promise<T> {
+  async #run<T>(operation: string, fn: (client: RedisClient, deadline: RoundTripDeadline) => Promise<T>): Promise<T> {
     const what = `${this.name} ${operation}`;
     try {
-      // the common case, a connected client, skips a promise hop
-      const connected = this.#connection.client.status === 'ready';
-      const work = connected ? fn(this.#connection.client) : this.#connection.ready().then(fn);
-      return await withDeadline(work, this.#timeout, what);
+      // The deadline holds for each round trip (runCalls cuts a large batch into several), and for connecting.
+      const ready = this.#connection.client.status === 'ready';
+      const client = ready ? this.#connection.client : await withDeadline(this.#connection.ready(), this.#timeout, what);
+      return await fn(client, { ms: this.#timeout, what });
     } catch (error) {
       if (error instanceof StockpyleError) throw error;
       throw new TierUnavailableError(`${what} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: redactCredentials(error) });
