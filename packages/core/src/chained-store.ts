@@ -356,7 +356,7 @@ export class ChainedStore extends BaseStore {
   /** A fill under the deadline and breaker; one that failed once sent is compensated (see `#compensate`). */
   async #sendFill(tier: Tier, objs: readonly object[], fill: () => Promise<void>): Promise<void> {
     let sent = false;
-    const ok = await this.#guard(tier, 'fill', [], () => ((sent = true), fill()));
+    const ok = await this.#guard(tier, 'fill', [], () => ((sent = true), fill()), objs.length);
     if (!ok && sent) this.#compensate(tier, objs);
   }
 
