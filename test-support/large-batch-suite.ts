@@ -80,7 +80,7 @@ export function describeLargeBatches(options: LargeBatchSuiteOptions): void {
   const shown = count.toLocaleString('en-US');
 
   describe(`${label}: batches of ${shown} objects`, () => {
-    it(`batchPut() and batchGet() of ${shown} objects succeed within the default deadline while another client keeps reading`, async () => {
+    it(`batchPut() and batchGet() of ${shown} objects succeed within the store's deadline per round trip while another client keeps reading`, async () => {
       const store = open();
       const objs = records();
       const other = startConcurrentReader(reader(), 'stockpyle-test:concurrent-reader');
