@@ -50,6 +50,8 @@ export class BusOutbox {
   #scheduled = false;
   readonly #waiting: Outgoing[] = [];
   readonly #inFlight = new Set<Promise<void>>();
+  /** While close() runs, a failure is final: no retry timer may outlive it. */
+  #closing = false;
 
   constructor(options: BusOutboxOptions) {
     this.#options = options;
@@ -68,13 +70,17 @@ export class BusOutbox {
    * waits for all sends to settle; what still fails is reported. For `release()`.
    */
   async close(): Promise<void> {
-    this.#flushBatch();
-    for (const out of this.#waiting.splice(0)) {
-      clearTimeout(out.timer);
-      out.attempts = Math.max(out.attempts, this.#options.retries);
-      this.#attempt(out);
+    this.#closing = true;
+    try {
+      this.#flushBatch();
+      for (const out of this.#waiting.splice(0)) {
+        clearTimeout(out.timer);
+        this.#attempt(out);
+      }
+      while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight]);
+    } finally {
+      this.#closing = false;
     }
-    while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight]);
   }
 
   #flushBatch(): void {
@@ -109,7 +115,7 @@ export class BusOutbox {
 
   #failed(out: Outgoing, error: unknown): void {
     const { retries, maxWaiting, name } = this.#options;
-    if (out.attempts > retries) {
+    if (out.attempts > retries || this.#closing) {
       const reason = error instanceof Error ? error.message : String(error);
       const keys = keysOf(out.text);
       this.#options.onDropped(new BusPublishError(`${name}: could not publish ${keys.length} key(s) in ${out.attempts} attempts: ${reason}`, { cause: error }), keys);

@@ -48,7 +48,10 @@ export interface Bus {
   readonly connected: boolean;
   /** Queues keys for the other processes; never throws and never waits. Failures go to `error` listeners. */
   publish(keys: readonly string[]): void;
-  /** Starts listening (the first call opens the subscription); returns the function that stops. */
+  /**
+   * Starts listening (the first call opens the subscription); returns the function that stops.
+   * A listener added while the bus is connected is not told so: it reads `connected`.
+   */
   subscribe(listener: BusListener): () => void;
   /** Reports failures that `publish` and the subscription cannot throw. */
   on(type: 'error', listener: BusErrorListener): void;

@@ -113,6 +113,26 @@ describe('BusOutbox', () => {
   });
 
   describe('close()', () => {
+    it('reports a send that was in flight when it began and then failed, leaving no retry behind', async () => {
+      let fail: (error: Error) => void = () => undefined;
+      let calls = 0;
+      const { box, dropped } = outbox({
+        send: () => {
+          calls += 1;
+          return new Promise<void>((_resolve, reject) => (fail = reject));
+        },
+        retryDelay: () => 0,
+      });
+      box.add(['k']);
+      await nextTurn();
+      const closed = box.close();
+      fail(new Error('late'));
+      await closed;
+      await nextTurn();
+      expect(calls).toBe(1);
+      expect(dropped.map((d) => d.keys)).toEqual([['k']]);
+    });
+
     it('gives waiting messages one last attempt instead of waiting out their retry delay', async () => {
       let calls = 0;
       const { box, dropped } = outbox({

@@ -45,6 +45,8 @@ export const SUBSCRIBER_OPTIONS: RedisOptions = {
 export class RedisSubscription {
   readonly #options: RedisSubscriptionOptions;
   #running = false;
+  /** Bumped by start() and stop(): an attempt begun before either gives up at its next step. */
+  #generation = 0;
   #connection: Redis | undefined;
   #live = false;
   #attempt = 0;
@@ -59,6 +61,7 @@ export class RedisSubscription {
   start(): void {
     if (this.#running) return;
     this.#running = true;
+    this.#generation += 1;
     this.#attempt = 0;
     void this.#open();
   }
@@ -66,6 +69,7 @@ export class RedisSubscription {
   /** Closes the connection and stops reconnecting; resolves once the socket is gone. */
   async stop(): Promise<void> {
     this.#running = false;
+    this.#generation += 1;
     clearTimeout(this.#retry);
     this.#retry = undefined;
     const connection = this.#connection;
@@ -78,11 +82,13 @@ export class RedisSubscription {
 
   async #open(): Promise<void> {
     const { channel, timeout } = this.#options;
+    const generation = this.#generation;
     let connection: Redis | undefined;
     try {
       const sharded = await this.#options.sharded();
+      if (generation !== this.#generation) return;
       connection = await this.#options.connection(sharded, this.#attempt);
-      if (!this.#running) {
+      if (generation !== this.#generation) {
         connection.disconnect();
         return;
       }
@@ -95,7 +101,11 @@ export class RedisSubscription {
       this.#beat(connection);
       this.#options.onState('connected');
     } catch (error) {
-      if (this.#running) this.#options.onError('subscribe', redactCredentials(error));
+      if (generation !== this.#generation) {
+        connection?.disconnect();
+        return;
+      }
+      this.#options.onError('subscribe', redactCredentials(error));
       if (connection === undefined) this.#schedule();
       else {
         connection.disconnect();
