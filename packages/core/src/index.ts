@@ -35,4 +35,12 @@ export {
   DuplicateNameError,
   TimeoutError,
   TierUnavailableError,
+  BusMessageError,
+  BusPublishError,
 } from './errors';
+export { BaseBus, newBusId } from './bus';
+export type { Bus, BusListener, BusState, BusErrorEvent, BusErrorListener } from './bus';
+export { BusOutbox, busRetryDelay } from './bus-outbox';
+export type { BusOutboxOptions } from './bus-outbox';
+export { encodeBusMessages, decodeBusMessage, BUS_MESSAGE_VERSION } from './bus-message';
+export type { BusMessage, EncodedBusMessages } from './bus-message';
