@@ -152,5 +152,7 @@ function describeNaive(how: Naive): string {
       return 'a fill replaces any settled tombstone, not the one its read saw';
     case 'keep-misses':
       return 'a remembered miss is not cleared by an insert';
+    case 'no-resync':
+      return 'the bus without resync: no clear on connected';
   }
 }

@@ -10,6 +10,7 @@ import {
   type KeyQuery,
   type TierLookup,
 } from '@stockpyle/core';
+import { MemoryBusHub, type MemoryBus, type MemoryDelivery } from '@stockpyle/core/testing';
 import { Item, RefusedError, ScheduledDatabase, type ItemQuery } from './database';
 import { Gates, opContext, type FakeClock, type Receipt } from './gates';
 import { ReadObservation } from '../../../src/fill-condition';
@@ -52,7 +53,14 @@ export interface TierKit {
  * - `fill-any-tomb`: a fill replaces whatever settled tombstone is there when it lands, not the one its read saw;
  * - `keep-misses`: an insert made outside the chain is not invalidated (remembered misses outlive it).
  */
-export type Naive = 'set' | 'no-drop' | 'fill-reservation' | 'fill-any-tomb' | 'keep-misses';
+export type Naive = 'set' | 'no-drop' | 'fill-reservation' | 'fill-any-tomb' | 'keep-misses' | 'no-resync';
+
+/**
+ * What happens to one bus message (in the order they are published): delivered when the scheduler
+ * says, lost (the receiver's link then drops and comes back, as a real bus reports a loss), or
+ * delivered twice.
+ */
+export type BusFate = 'deliver' | 'lose' | 'duplicate';
 
 /** A process-memory tier that remembers which objects it handed out. */
 export class TrackedMemory extends ProcessMemoryStore {
@@ -80,6 +88,8 @@ export interface Proc {
   /** Per object id, the history index of this process's latest write of it that has returned. */
   readonly lastOwn: Map<number, number>;
   readonly naive: Naive | undefined;
+  /** Its end of the world's bus, when it has one. */
+  readonly bus: MemoryBus | undefined;
 }
 
 export interface ProcOptions {
@@ -87,6 +97,8 @@ export interface ProcOptions {
   /** Every tier remembers misses (`missLifetime` 30 s). */
   misses?: boolean;
   naive?: Naive;
+  /** Give the chain a bus on the world's hub (`no-resync`: it does not clear on `connected`). */
+  bus?: boolean;
 }
 
 /**
@@ -101,6 +113,10 @@ export class World {
   readonly problems: string[] = [];
   servers: ServerHandle[] = [];
   kinds: readonly Kind[] = [];
+  /** The processes' bus; each delivery is released by the scheduler. */
+  readonly hub = new MemoryBusHub({ deliveries: (d) => this.#deliver(d) });
+  /** The fates of successive bus messages (then: delivered). */
+  busFates: BusFate[] = [];
   #versions = 0;
   #events = 0;
   #circuitOpened = false;
@@ -147,8 +163,11 @@ export class World {
     // Deadlines are real time and the schedules never sleep: a generous one keeps them out of the way.
     // Background replays run on a real timer, outside the scheduler: off, so that no call of a finished
     // schedule lands on its fakes later (missed invalidations are replayed at the next call, as modelled).
-    const chain = new ChainedStore([memory, ...shared, this.db], { name, tierTimeout: 600_000, replayInterval: 0 });
-    const proc: Proc = { name, memory, shared, chain, lastOwn: new Map(), naive: options.naive };
+    const bus = options.bus === true ? this.hub.bus({ name: `bus@${name}` }) : undefined;
+    // The naive bus: what other processes sent while it was away is never dropped.
+    if (options.naive === 'no-resync') memory.clear = () => undefined;
+    const chain = new ChainedStore([memory, ...shared, this.db], { name, tierTimeout: 600_000, replayInterval: 0, bus });
+    const proc: Proc = { name, memory, shared, chain, lastOwn: new Map(), naive: options.naive, bus };
     chain.on('circuit', (e) => {
       if (e.state === 'open') this.#circuitOpened = true;
     });
@@ -234,6 +253,9 @@ export class World {
     // first has to let a trial call through.
     if (this.#circuitOpened) this.clock.now += 1_001;
     for (const proc of this.procs) await proc.chain.get(Item, { id: 0 });
+    // Quiescence of the bus: every link up again (a resync), every message in flight delivered.
+    for (const bus of this.hub.buses) if (!bus.linked) this.hub.reconnect(bus);
+    while (this.hub.pending.length > 0) this.hub.deliverAll();
     await this.kit.expire?.(this);
     const queries = this.#everyKey();
     const current = this.db.seq;
@@ -241,7 +263,8 @@ export class World {
       for (const q of queries) {
         const obj = await tier.get(Item, q);
         if (obj === undefined) continue;
-        const lo = proc === undefined || this.procs.length === 1 ? current : (proc.lastOwn.get(obj.id) ?? 0);
+        // Without a bus another process's write cannot reach this process's memory; with one, it must.
+        const lo = proc === undefined || this.procs.length === 1 || proc.bus !== undefined ? current : (proc.lastOwn.get(obj.id) ?? 0);
         if (!this.#wasAnswer(q, obj, lo, current)) {
           this.problems.push(`after settling, ${tier.name} answers ${show(q)} with ${describe(obj)}; database: ${describeRow(this.db.answerAt(current, q))}`);
         }
@@ -289,7 +312,27 @@ export class World {
   async close(): Promise<void> {
     this.gates.scheduler = undefined;
     await Promise.all(this.procs.map((p) => p.chain.release()));
+    await Promise.all(this.hub.buses.map((b) => b.release()));
     await this.kit.close(this);
+  }
+
+  /** A bus message to one process: released by the scheduler (in any order), lost or duplicated as `busFates` says. */
+  #deliver(delivery: MemoryDelivery): void {
+    const s = this.gates.scheduler;
+    if (s === undefined) {
+      queueMicrotask(() => delivery.deliver());
+      return;
+    }
+    const fate = this.busFates.shift() ?? 'deliver';
+    if (fate === 'lose') {
+      // A real bus learns of a loss by its link breaking: the receiver is told, and resyncs when it is back.
+      delivery.drop();
+      this.hub.disconnect(delivery.to);
+      void s.schedule(Promise.resolve(), `bus reconnect ${delivery.to.name}`).then(() => this.hub.reconnect(delivery.to));
+      return;
+    }
+    const copies = fate === 'duplicate' ? [delivery, delivery.duplicate()] : [delivery];
+    for (const d of copies) void s.schedule(Promise.resolve(), `bus deliver to ${d.to.name}`).then(() => d.deliver());
   }
 
   async #own(proc: Proc, items: readonly Item[], how: { faulted: boolean; invalidatesAfter: boolean }, write: () => Promise<void>): Promise<void> {
@@ -423,7 +466,8 @@ function makeNaive(tier: CacheTier, how: Naive): void {
       };
       break;
     case 'keep-misses':
-      break; // see World.external
+    case 'no-resync':
+      break; // see World.external, World.addProc
   }
 }
 
