@@ -64,6 +64,11 @@ export class ChainBus {
     if (this.#unsubscribe !== undefined) return;
     const { bus } = this.#o;
     bus.on('error', this.#onError);
+    // A chain without in-process tiers (the subscriber's over one shared tier) only publishes.
+    if (this.#o.locals.length === 0) {
+      this.#unsubscribe = () => undefined;
+      return;
+    }
     this.#limit();
     this.#unsubscribe = bus.subscribe({ keys: (keys) => this.#received(keys), state: (state) => this.#state(state) });
     if (bus.connected) this.#state('connected');
