@@ -21,6 +21,9 @@ export interface ChainBusOptions {
   readonly onRemoteChange: () => void;
 }
 
+/** Keys remembered for publishing again after the bus could not send them. */
+const MAX_UNSENT = 10_000;
+
 /** Milliseconds an in-process entry is served while the bus is down, unless the chain says otherwise. */
 export const DEFAULT_MAX_STALE_WHILE_DISCONNECTED = 1000;
 
@@ -42,8 +45,22 @@ export function checkMaxStale(value: unknown): number {
 export class ChainBus {
   readonly #o: ChainBusOptions;
   #unsubscribe: (() => void) | undefined;
+  /**
+   * Keys the bus could not send: published again at the next `connected`. Other processes do not
+   * know they missed them (their own link may never have broken), so only the sender can repair it.
+   */
+  readonly #unsent = new Set<string>();
   readonly #onError = (event: BusErrorEvent): void => {
     this.#o.emit({ type: 'error', store: this.#o.bus.name, operation: `bus.${event.operation}`, error: event.error });
+    if (event.operation !== 'publish' || event.keys === undefined) return;
+    for (const key of event.keys) {
+      if (this.#unsent.size >= MAX_UNSENT) {
+        const error = new ConfigurationError(`more than ${MAX_UNSENT} keys could not be published; other processes' in-process copies of the rest are bounded only by lifetimes`);
+        this.#o.emit({ type: 'error', store: this.#o.bus.name, operation: 'bus.publish', error });
+        return;
+      }
+      this.#unsent.add(key);
+    }
   };
 
   constructor(options: ChainBusOptions) {
@@ -107,6 +124,11 @@ export class ChainBus {
 
   #state(state: BusState): void {
     if (state === 'connected') {
+      if (this.#unsent.size > 0) {
+        const keys = [...this.#unsent];
+        this.#unsent.clear();
+        this.#o.bus.publish(keys);
+      }
       this.#o.onRemoteChange();
       for (const tier of this.#o.locals) {
         tier.clear();
