@@ -154,5 +154,7 @@ function describeNaive(how: Naive): string {
       return 'a remembered miss is not cleared by an insert';
     case 'no-resync':
       return 'the bus without resync: no clear on connected';
+    case 'bus-delete':
+      return 'a received key is removed, not tombstoned';
   }
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type { Item, ItemQuery } from './database';
 import type { ScenarioParams, Scenario } from './runner';
-import type { BusFate, Proc, World } from './world';
+import { busCounts, type BusFate, type Proc, type World } from './world';
 
 /** A read in a scenario: by which key, as a `get` or a `batchGet`, and whether it waits for the writes. */
 export interface ReadSpec {
@@ -296,6 +296,7 @@ interface BusParams extends ScenarioParams {
  */
 export const busScenario: Scenario<BusParams> = {
   name: 'bus',
+  summary: () => `bus messages per receiver ${busCounts.messages}, lost ${busCounts.lost}, duplicated ${busCounts.duplicated}`,
   params: (kit) =>
     fc.integer({ min: 2, max: 3 }).chain((processes) =>
       fc.record({

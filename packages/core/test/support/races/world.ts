@@ -1,6 +1,7 @@
 import type fc from 'fast-check';
 import {
   ChainedStore,
+  KeyBuilder,
   ProcessMemoryStore,
   TierUnavailableError,
   TimeoutError,
@@ -53,7 +54,10 @@ export interface TierKit {
  * - `fill-any-tomb`: a fill replaces whatever settled tombstone is there when it lands, not the one its read saw;
  * - `keep-misses`: an insert made outside the chain is not invalidated (remembered misses outlive it).
  */
-export type Naive = 'set' | 'no-drop' | 'fill-reservation' | 'fill-any-tomb' | 'keep-misses' | 'no-resync';
+export type Naive = 'set' | 'no-drop' | 'fill-reservation' | 'fill-any-tomb' | 'keep-misses' | 'no-resync' | 'bus-delete';
+
+/** What the bus did over all schedules of a run (coverage figures for the bus scenario). */
+export const busCounts = { messages: 0, lost: 0, duplicated: 0, resyncs: 0 };
 
 /**
  * What happens to one bus message (in the order they are published): delivered when the scheduler
@@ -166,6 +170,12 @@ export class World {
     const bus = options.bus === true ? this.hub.bus({ name: `bus@${name}` }) : undefined;
     // The naive bus: what other processes sent while it was away is never dropped.
     if (options.naive === 'no-resync') memory.clear = () => undefined;
+    // The naive receiver: removes what others changed, so a fill of an older read can `add` it back.
+    if (options.naive === 'bus-delete') {
+      const ids = new KeyBuilder();
+      const raw = memory as unknown as { removeRaw(keys: readonly string[]): Promise<void> };
+      memory.settleKeys = (keys) => void raw.removeRaw(keys.flatMap((k) => k.split(' ')).map((k) => ids.relativeKey(k)));
+    }
     const chain = new ChainedStore([memory, ...shared, this.db], { name, tierTimeout: 600_000, replayInterval: 0, bus });
     const proc: Proc = { name, memory, shared, chain, lastOwn: new Map(), naive: options.naive, bus };
     chain.on('circuit', (e) => {
@@ -324,13 +334,16 @@ export class World {
       return;
     }
     const fate = this.busFates.shift() ?? 'deliver';
+    busCounts.messages++;
     if (fate === 'lose') {
+      busCounts.lost++;
       // A real bus learns of a loss by its link breaking: the receiver is told, and resyncs when it is back.
       delivery.drop();
       this.hub.disconnect(delivery.to);
       void s.schedule(Promise.resolve(), `bus reconnect ${delivery.to.name}`).then(() => this.hub.reconnect(delivery.to));
       return;
     }
+    if (fate === 'duplicate') busCounts.duplicated++;
     const copies = fate === 'duplicate' ? [delivery, delivery.duplicate()] : [delivery];
     for (const d of copies) void s.schedule(Promise.resolve(), `bus deliver to ${d.to.name}`).then(() => d.deliver());
   }
@@ -467,6 +480,7 @@ function makeNaive(tier: CacheTier, how: Naive): void {
       break;
     case 'keep-misses':
     case 'no-resync':
+    case 'bus-delete':
       break; // see World.external, World.addProc
   }
 }
