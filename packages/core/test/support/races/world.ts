@@ -125,7 +125,7 @@ export class World {
   #events = 0;
   #circuitOpened = false;
   /** History index at the start of each operation running, per process. */
-  readonly #running = new Map<Proc, Set<{ readonly from: number; readonly keys?: ReadonlySet<string> }>>();
+  readonly #running = new Map<Proc, Set<{ readonly from: number; readonly startedAt?: number; readonly keys?: ReadonlySet<string> }>>();
   /** Writes running, by the ids they write. */
   readonly #writing = new Set<{ readonly ids: ReadonlySet<number>; readonly receipt: Receipt }>();
   /** Invalidations a process missed on a shared tier because a call failed, and since when. */
@@ -206,12 +206,19 @@ export class World {
     const own = new Map(proc.lastOwn);
     // The chain shares a read of the same key already in flight in this process (single-flight):
     // such a read answers as of the shared read's start, which may precede this one's.
+    // It also answers as of that read's start event: a write another process finished between the
+    // two starts may not be visible to it (only this process's own writes stop the sharing).
     const joined = queries.map((q) => {
       let since = from;
-      for (const op of this.#running.get(proc)!) if (op.keys?.has(show(q))) since = Math.min(since, op.from);
-      return since;
+      let first = startedAt;
+      for (const op of this.#running.get(proc)!) {
+        if (!op.keys?.has(show(q))) continue;
+        since = Math.min(since, op.from);
+        first = Math.min(first, op.startedAt ?? first);
+      }
+      return { since, first };
     });
-    const running = { from, keys: new Set(queries.map(show)) };
+    const running = { from, startedAt, keys: new Set(queries.map(show)) };
     this.#running.get(proc)!.add(running);
     let found: (Item | undefined)[];
     try {
@@ -223,7 +230,7 @@ export class World {
       this.#running.get(proc)!.delete(running);
     }
     const to = this.db.seq;
-    found.forEach((obj, i) => this.#checkRead(proc, queries[i]!, obj, { from, to, startedAt, joined: joined[i]! }, own));
+    found.forEach((obj, i) => this.#checkRead(proc, queries[i]!, obj, { from, to, startedAt: joined[i]!.first, joined: joined[i]!.since }, own));
   }
 
   /** A write-through of `items` by `proc`; `faulted` makes its raw operations count for the fault plan. */
