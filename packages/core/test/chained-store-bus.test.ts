@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { ChainedStore, DictionaryStore, ProcessMemoryStore, Stockpyle, type StoreEvent } from '@stockpyle/core';
+import { AsyncLocalStore, ChainedStore, DictionaryStore, ProcessMemoryStore, Stockpyle, type StoreEvent } from '@stockpyle/core';
 import { CountingStore, MemoryBusHub, type MemoryBus } from '@stockpyle/core/testing';
 import { MemoryDatabase } from './support/memory-database';
 
@@ -272,6 +272,60 @@ describe('ChainedStore with a bus', () => {
       expect(w.b.subscribe).toHaveBeenCalledTimes(2);
     } finally {
       await w.close();
+    }
+  });
+
+  it('a message over a write of this process in flight leaves a reservation: that write\'s commit then leaves a miss, not its value', async () => {
+    const w = twoProcesses();
+    try {
+      await settle();
+      await w.a.chain.put(new User(13, 'f@x', 1));
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const put = w.db.batchPut.bind(w.db);
+      const spy = jest.spyOn(w.db, 'batchPut').mockImplementationOnce(async (objs) => (await gate, put(objs)));
+      const writing = w.b.chain.put(new User(13, 'f@x', 2)); // B's database call waits
+      await settle();
+      await w.a.chain.invalidate([new User(13, 'f@x', 1)]); // A's message reaches B meanwhile
+      await settle();
+      // A read of B now finds version 1 in the database; its fill must not land while B's write runs.
+      now += 1;
+      expect((await w.b.chain.get(User, { id: 13 }))?.version).toBe(1);
+      expect(await w.b.memory.get(User, { id: 13 })).toBeUndefined();
+      release();
+      await writing;
+      spy.mockRestore();
+      expect(await w.b.memory.get(User, { id: 13 })).toBeUndefined();
+      now += 1;
+      expect((await w.b.chain.get(User, { id: 13 }))?.version).toBe(2);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('AsyncLocalStore takes part: a message drops its entries in the context it arrives in', async () => {
+    const hub = new MemoryBusHub();
+    const db = new MemoryDatabase();
+    const backend = new Map<string, unknown>();
+    const local = new AsyncLocalStore();
+    const busA = hub.bus();
+    const busB = hub.bus();
+    const a = new ChainedStore([new DictionaryStore(backend), db], { bus: busA });
+    const b = new ChainedStore([local, new DictionaryStore(backend), db], { bus: busB });
+    try {
+      await settle();
+      await AsyncLocalStore.run(async () => {
+        await a.put(new User(14, 'l@x', 1));
+        expect((await b.get(User, { id: 14 }))?.version).toBe(1);
+        expect((await local.get(User, { id: 14 }))?.version).toBe(1);
+        await a.put(new User(14, 'l@x', 2));
+        (local as unknown as { settleKeys(keys: string[]): void }).settleKeys(['test.bus.User:id=n14']);
+        expect(await local.get(User, { id: 14 })).toBeUndefined();
+        now += 1;
+        expect((await b.get(User, { id: 14 }))?.version).toBe(2);
+      });
+    } finally {
+      await Promise.all([a.release(), b.release(), busA.release(), busB.release()]);
     }
   });
 
