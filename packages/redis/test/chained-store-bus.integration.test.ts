@@ -52,13 +52,16 @@ async function twoProcesses(options: { proxied?: boolean; maxStaleWhileDisconnec
   if (proxy !== undefined) proxies.push(proxy);
   const proc = (name: string, url: string) => {
     const memory = new ProcessMemoryStore();
+    // Counts the messages this process has acted on, so a test can wait for one to arrive.
+    const settled = jest.spyOn(memory, 'settleKeys');
+    const heard = (n: number) => eventually(async () => expect(settled).toHaveBeenCalledTimes(n));
     const shared = CountingStore.wrap(store);
     const database = CountingStore.wrap(db);
     const bus = new RedisBus({ url, prefix, timeout: 300, name: `bus-${name}` });
     const chain = new ChainedStore([memory, shared, database], { name, bus, maxStaleWhileDisconnected: options.maxStaleWhileDisconnected });
     const errors: StoreEvent[] = [];
     chain.on('error', (e) => errors.push(e));
-    return { memory, shared, database, bus, chain, errors, connected: busState(chain, 'connected') };
+    return { memory, shared, database, bus, chain, errors, heard, connected: busState(chain, 'connected') };
   };
   const a = proc('A', REDIS_URL);
   const b = proc('B', proxy === undefined ? REDIS_URL : `redis://127.0.0.1:${proxy.port}`);
@@ -71,9 +74,12 @@ describe('ChainedStore with a RedisBus (standalone Redis)', () => {
   it('a write in one process drops the other\'s memory copy; its next read: one Redis read, no database read', async () => {
     const { a, b } = await twoProcesses();
     await a.chain.put(new User(1, 'u@x', 1));
+    await b.heard(1);
     expect((await b.chain.get(User, { id: 1 }))?.version).toBe(1);
+    expect((await b.memory.get(User, { id: 1 }))?.version).toBe(1);
     await a.chain.put(new User(1, 'u@x', 2));
-    await eventually(async () => expect(await b.memory.get(User, { id: 1 })).toBeUndefined());
+    await b.heard(2);
+    expect(await b.memory.get(User, { id: 1 })).toBeUndefined();
     b.shared.resetCounts();
     b.database.resetCounts();
     expect((await b.chain.get(User, { id: 1 }))?.version).toBe(2);
@@ -89,15 +95,19 @@ describe('ChainedStore with a RedisBus (standalone Redis)', () => {
     const { a, b } = await twoProcesses();
     const user = new User(2, 'd@x', 1);
     await a.chain.put(user);
+    await b.heard(1);
     await b.chain.get(User, { id: 2 });
     await a.chain.delete(user);
-    await eventually(async () => expect(await b.memory.get(User, { id: 2 })).toBeUndefined());
+    await b.heard(2);
+    expect(await b.memory.get(User, { id: 2 })).toBeUndefined();
     expect(await b.chain.get(User, { id: 2 })).toBeUndefined();
     await b.chain.put(new User(3, 'o@x', 1));
+    await a.heard(1);
     // B's memory keeps what it wrote once its message has gone round (A heard it).
     await a.chain.get(User, { id: 3 });
     await b.chain.put(new User(3, 'o@x', 2));
-    await eventually(async () => expect(await a.memory.get(User, { id: 3 })).toBeUndefined());
+    await a.heard(2);
+    expect(await a.memory.get(User, { id: 3 })).toBeUndefined();
     b.shared.resetCounts();
     expect((await b.chain.get(User, { id: 3 }))?.version).toBe(2);
     expect(b.shared.calls()).toBe(0);
@@ -106,6 +116,7 @@ describe('ChainedStore with a RedisBus (standalone Redis)', () => {
   it('a cut bus link: disconnected, the first tier serves only young entries, and after resubscribing no stale read', async () => {
     const { a, b, proxy } = await twoProcesses({ proxied: true, maxStaleWhileDisconnected: 200 });
     await a.chain.put(new User(4, 'c@x', 1));
+    await b.heard(1);
     expect((await b.chain.get(User, { id: 4 }))?.version).toBe(1);
     const down = busState(b.chain, 'disconnected');
     proxy!.setMode({ kind: 'reset' });
@@ -125,7 +136,8 @@ describe('ChainedStore with a RedisBus (standalone Redis)', () => {
     expect((await b.chain.get(User, { id: 4 }))?.version).toBe(3);
     expect((await b.chain.get(User, { email: 'c@x' }))?.version).toBe(3);
     await a.chain.put(new User(4, 'c@x', 4));
-    await eventually(async () => expect(await b.memory.get(User, { id: 4 })).toBeUndefined());
+    await b.heard(2);
+    expect(await b.memory.get(User, { id: 4 })).toBeUndefined();
     expect((await b.chain.get(User, { id: 4 }))?.version).toBe(4);
     expect(b.errors.some((e) => e.type === 'error' && e.operation.startsWith('bus.'))).toBe(true);
   });
