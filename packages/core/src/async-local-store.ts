@@ -49,6 +49,11 @@ export class AsyncLocalStore extends InProcessStore {
     this.#entries(true)?.set(key, record);
   }
 
+  /** Only the current context's entries: other contexts are out of reach, and end with their request. */
+  protected clearRecords(): void {
+    this.#entries(false)?.clear();
+  }
+
   protected removeRecord(key: string): void {
     this.#entries(false)?.delete(key);
   }

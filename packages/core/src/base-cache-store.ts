@@ -5,7 +5,7 @@ import { DEFAULT_MAX_PAYLOAD_BYTES, decodeRecord, encodeRecord, isDecodeFailure,
 import { ConfigurationError } from './errors';
 import { KeyBuilder } from './keys';
 import { NEVER, checkLifetimeOption, expiryOf, isExpired } from './lifetime';
-import { ReadObservation, SKIP, conditionOf, type FillCondition, type RawRead } from './fill-condition';
+import { ReadObservation, SKIP, conditionOf, swapOf, type FillCondition, type RawRead } from './fill-condition';
 import { getMetadata, metadataOf, type ClassMetadata, type KeyShape } from './metadata';
 import { heldUntil, type CacheRecord, type MissRecord, type PointerRecord, type TombRecord } from './record';
 import type { CacheTier, Observation, TierLookup, WriteTicket } from './store';
@@ -138,6 +138,11 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
     return this.writeRaw(writes, 'add');
   }
 
+  /** Whether a value or miss is too old to serve now (a chain bounds in-process tiers while its bus is down). */
+  protected tooOld(_record: CacheRecord, _now: number): boolean {
+    return false;
+  }
+
   /**
    * Whether this tier's tombstones can be trusted for a fill whose read started at `readStartedAt`.
    * memcached says no for a while after a connection broke: a restart may have emptied them.
@@ -189,15 +194,18 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
         anchor = record.key;
         record = found.get(anchor)?.record;
       }
-      if (record?.kind === 'value' && isLive(record, now) && record.obj instanceof cls && matchesQuery(record.obj, l.shape, queries[i]!)) {
+      const fresh = record === undefined || !this.tooOld(record, now);
+      if (fresh && record?.kind === 'value' && isLive(record, now) && record.obj instanceof cls && matchesQuery(record.obj, l.shape, queries[i]!)) {
         results[i] = record.obj as T;
         hits++;
-      } else if (record?.kind === 'miss' && anchor === l.key && isLive(record, now)) {
+      } else if (fresh && record?.kind === 'miss' && anchor === l.key && isLive(record, now)) {
         (absent ??= new Array<boolean>(queries.length).fill(false))[i] = true;
         hits++;
       } else {
         const at = found.get(anchor);
-        observed.note(anchor, at, conditionOf(at, now));
+        // An entry too old to serve is replaced like a settled tombstone: whatever a write or a
+        // message puts there instead makes the swap fail (docs/ARCHITECTURE.md, "The bus").
+        observed.note(anchor, at, !fresh && at !== undefined && at.record === record && (record?.kind === 'value' || record?.kind === 'miss') ? swapOf(at) : conditionOf(at, now));
         if (this.#lease !== undefined && at?.record?.kind === 'tomb' && at.record.settled === true && !isExpired(at.record.expiresAt, now)) {
           leased.push({ index: i, anchor, shape: l.shape });
         }

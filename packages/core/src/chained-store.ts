@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { BaseStore, type BaseStoreOptions } from './base-store';
+import type { Bus } from './bus';
+import { ChainBus, checkMaxStale } from './chain-bus';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
 import { DEADLINE_SLICE, batchDeadline, inSlices } from './batches';
 import { withDeadline } from './deadline';
 import { ConfigurationError } from './errors';
 import { KeyBuilder } from './keys';
 import { getMetadata, metadataOf } from './metadata';
-import { isAdoptingStore, isCacheTier, type CacheTier, type Observation, type Store, type TierLookup, type WriteTicket } from './store';
+import { isAdoptingStore, isCacheTier, isLocalTier, type CacheTier, type Observation, type Store, type TierLookup, type WriteTicket } from './store';
 import type { Class, KeyQuery } from './types';
 
 /** Options of `ChainedStore`. */
@@ -25,6 +27,17 @@ export interface ChainedStoreOptions extends BaseStoreOptions {
    * 0 leaves them to this chain's next call to the tier. @default the breaker's `resetAfter` (at least 50)
    */
   replayInterval?: number;
+  /**
+   * Keeps the in-process tiers coherent across processes (docs/ARCHITECTURE.md, "The bus"): the
+   * keys of what this chain writes, deletes and invalidates are published; what other processes
+   * publish is dropped here; on every (re)connection the in-process tiers are cleared.
+   */
+  bus?: Bus;
+  /**
+   * While the bus is down (and until it first connects), in-process tiers serve only entries
+   * written less than this many ms ago; 0 serves none. Without `bus`, ignored. @default 1000
+   */
+  maxStaleWhileDisconnected?: number;
 }
 
 interface Tier {
@@ -99,6 +112,8 @@ export class ChainedStore extends BaseStore {
    */
   readonly #ownWrites = new Map<object, number>();
   #flushScheduled = false;
+  /** The bus wiring, when the chain has a bus. */
+  readonly #bus: ChainBus | undefined;
 
   constructor(stores: readonly Store[], options: ChainedStoreOptions = {}) {
     super(options);
@@ -132,6 +147,23 @@ export class ChainedStore extends BaseStore {
     this.#adoptsBelowTop = stores.slice(1).some(isAdoptingStore);
     this.#top = this.#tiers[0]!;
     this.#topPeek = this.#top.cache?.peek === undefined ? undefined : this.#top.cache;
+    const maxStale = checkMaxStale(options.maxStaleWhileDisconnected);
+    if (options.bus !== undefined) {
+      const bus = options.bus;
+      if (bus === null || typeof bus !== 'object' || typeof bus.publish !== 'function' || typeof bus.subscribe !== 'function') {
+        throw new ConfigurationError('ChainedStore: bus must be a Bus (e.g. RedisBus from @stockpyle/redis)');
+      }
+      this.#bus = new ChainBus({
+        bus,
+        locals: stores.filter(isLocalTier),
+        maxStaleWhileDisconnected: maxStale,
+        name: this.name,
+        ids: this.#ids,
+        emit: (event) => this.emit(event),
+        onRemoteChange: () => this.#inFlight.clear(),
+      });
+      this.#bus.start();
+    }
   }
 
   override get<T extends object>(cls: Class<T>, query: KeyQuery<T>): Promise<T | undefined> {
@@ -193,6 +225,8 @@ export class ChainedStore extends BaseStore {
       }
     } finally {
       this.#writing--;
+      // Also after a failed database call, which may have written: the shared tiers hold tombstones then.
+      this.#bus?.publish(objs);
     }
   }
 
@@ -214,6 +248,7 @@ export class ChainedStore extends BaseStore {
     } finally {
       await this.#tombstone(objs, 'delete');
       this.#writing--;
+      this.#bus?.publish(objs);
     }
   }
 
@@ -230,12 +265,17 @@ export class ChainedStore extends BaseStore {
     if (todo.length === 0) return;
     todo.forEach((o) => metadataOf(o));
     const tiers = options.created === true ? this.#caches.filter((t) => t.cache!.remembersMisses) : this.#caches;
-    if (tiers.length === 0) return;
+    if (tiers.length === 0) {
+      // No tier here remembers misses, but other processes' in-process tiers may.
+      if (options.created === true) this.#bus?.publish(todo);
+      return;
+    }
     this.#startWrite();
     try {
       await this.#tombstone(todo, 'invalidate', tiers);
     } finally {
       this.#writing--;
+      this.#bus?.publish(todo);
     }
   }
 
@@ -270,6 +310,7 @@ export class ChainedStore extends BaseStore {
    */
   async release(): Promise<void> {
     this.#released = true;
+    this.#bus?.stop();
     for (const tier of this.#tiers) {
       clearTimeout(tier.replayTimer);
       tier.replayTimer = undefined;
@@ -458,7 +499,10 @@ export class ChainedStore extends BaseStore {
 
   /** `count`: the objects the call is about; a large batch gets a longer deadline (see batchDeadline). */
   async #guarded<R>(tier: Tier, operation: string, call: () => Promise<R>, count = 1): Promise<R | undefined> {
-    this.#released = false;
+    if (this.#released) {
+      this.#released = false;
+      this.#bus?.start();
+    }
     if (!tier.breaker.allow()) return undefined;
     try {
       if (tier.pending.size > 0) await this.#replay(tier);

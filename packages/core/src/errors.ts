@@ -82,3 +82,13 @@ export class TimeoutError extends StockpyleError {
 export class TierUnavailableError extends StockpyleError {
   static override readonly code = 'E_TIER_UNAVAILABLE';
 }
+
+/** A bus message could not be read: garbage, or another format version. */
+export class BusMessageError extends StockpyleError {
+  static override readonly code = 'E_BUS_MESSAGE';
+}
+
+/** A bus could not send keys within its retries; the other processes will not hear of them. */
+export class BusPublishError extends StockpyleError {
+  static override readonly code = 'E_BUS_PUBLISH';
+}

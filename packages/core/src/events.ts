@@ -1,3 +1,5 @@
+import type { BusState } from './bus';
+
 /** What stores report; listen with `store.on(type, listener)`. */
 export type StoreEvent =
   /** Objects found; `count` of them, for one call. */
@@ -13,7 +15,12 @@ export type StoreEvent =
   /** A tier failed; inside a chain the call went on without it. */
   | { readonly type: 'error'; readonly store: string; readonly operation: string; readonly error: unknown }
   /** A chain stopped (open) or resumed (closed) calling a failing tier. */
-  | { readonly type: 'circuit'; readonly store: string; readonly state: 'open' | 'closed' };
+  | { readonly type: 'circuit'; readonly store: string; readonly state: 'open' | 'closed' }
+  /**
+   * A chain's bus went down (its in-process tiers now serve only young entries) or came up (they
+   * were cleared: messages may have been missed). `store` is the chain, `bus` the bus's name.
+   */
+  | { readonly type: 'bus'; readonly store: string; readonly bus: string; readonly state: BusState };
 
 export type StoreEventType = StoreEvent['type'];
 export type StoreEventOf<K extends StoreEventType> = Extract<StoreEvent, { type: K }>;

@@ -50,6 +50,11 @@ export function conditionOf<R>(read: RawRead<R> | undefined, now: number): FillC
   }
 }
 
+/** A swap of exactly the entry `read` saw. */
+export function swapOf<R>(read: RawRead<R>): FillCondition<R> {
+  return swap(read);
+}
+
 function swap<R>(read: RawRead<R>): FillCondition<R> {
   return { mode: 'swap', expected: read.raw as R, version: read.version };
 }

@@ -1,15 +1,24 @@
+import { randomUUID } from 'node:crypto';
 import { BaseCacheStore, matchesQuery, type RawSwap, type RawWrite } from './base-cache-store';
 import { decodeRecord, encodeRecord, type DecodeFailure } from './codec';
 import { isExpired, NEVER } from './lifetime';
 import { getMetadata, metadataOf } from './metadata';
 import { heldUntil, type CacheRecord } from './record';
+import type { LocalTier } from './store';
 import type { Class, KeyQuery } from './types';
 
 /**
  * A cache tier inside this process: records are kept live (no encoding), every operation is
  * synchronous underneath, so the chain protocol's conditional writes are atomic here.
  */
-export abstract class InProcessStore extends BaseCacheStore<CacheRecord> {
+export abstract class InProcessStore extends BaseCacheStore<CacheRecord> implements LocalTier {
+  /** Lives in this process: a chain's bus drops here what other processes change. */
+  readonly local = true as const;
+  /** Entries written this many ms ago or earlier are not served (`Infinity`: any age). */
+  #maxAge = Infinity;
+  /** When `clear()` last ran: fills of reads that began no later are refused. */
+  #clearedAt = -Infinity;
+
   /** The record under `key`, without touching recency. */
   protected abstract peekRecord(key: string): CacheRecord | undefined;
   /** The record under `key`, counting as a use (LRU recency). */
@@ -23,13 +32,61 @@ export abstract class InProcessStore extends BaseCacheStore<CacheRecord> {
    * on changing, or the one a database read hands back, must not change what the next reader gets.
    */
   protected override encode(record: CacheRecord): CacheRecord {
+    if (record.kind === 'miss') return { ...record, writtenAt: Date.now() };
     if (record.kind !== 'value') return record;
+    const writtenAt = Date.now();
     const serializer = metadataOf(record.obj).serializer;
-    if (serializer === undefined) return record;
-    if (serializer.copy !== undefined) return { kind: 'value', obj: serializer.copy(record.obj), expiresAt: record.expiresAt };
+    if (serializer === undefined) return { ...record, writtenAt };
+    if (serializer.copy !== undefined) return { ...record, obj: serializer.copy(record.obj), writtenAt };
     const copy = decodeRecord(encodeRecord(record));
     if (copy.kind !== 'value') throw new Error(`cannot keep a copy of ${metadataOf(record.obj).name}: ${JSON.stringify(copy)}`);
-    return copy;
+    return { ...copy, writtenAt };
+  }
+
+  /**
+   * Drops what another process changed (keys from its bus: `KeyBuilder.relativeKeysOf` joined by
+   * spaces, anchor first). A settled tombstone, not a removal: a fill of this process whose read
+   * began before the change would `add` the old value where nothing is, while a read that sees the
+   * tombstone reads the changed tier below and may replace it. Where a write of this process is in
+   * flight (a reservation), a fresh reservation: the write's commit then leaves a tombstone too.
+   */
+  settleKeys(busKeys: readonly string[]): void {
+    const now = Date.now();
+    const expiresAt = now + this.tombstoneMs;
+    const writes: RawWrite<CacheRecord>[] = [];
+    for (const busKey of busKeys) {
+      const [anchor, ...others] = busKey.split(' ').map((k) => this.keys.relativeKey(k));
+      if (anchor === undefined) continue;
+      const current = this.peekRecord(anchor);
+      const reserved = current?.kind === 'tomb' && current.settled !== true && !isExpired(current.expiresAt, now);
+      const tomb: CacheRecord = reserved ? { kind: 'tomb', token: randomUUID(), expiresAt } : { kind: 'tomb', token: randomUUID(), expiresAt, settled: true };
+      writes.push({ key: anchor, raw: tomb, expiresAt });
+      const pointer: CacheRecord = { kind: 'ptr', key: anchor, expiresAt };
+      for (const key of others) writes.push({ key, raw: pointer, expiresAt });
+    }
+    if (writes.length > 0) void this.writeRaw(writes, 'set');
+  }
+
+  /** Drops every entry; a fill of a read that began before is refused (it may carry what a missed message changed). */
+  clear(): void {
+    this.#clearedAt = Date.now();
+    this.clearRecords();
+  }
+
+  /** Serve only entries written less than `ms` ago (`undefined`: any age); 0 serves none. */
+  limitAge(ms: number | undefined): void {
+    this.#maxAge = ms ?? Infinity;
+  }
+
+  /** Removes every record (for `clear()`). */
+  protected abstract clearRecords(): void;
+
+  protected override tooOld(record: CacheRecord, now: number): boolean {
+    return this.#maxAge !== Infinity && isTooOld(record, now, this.#maxAge);
+  }
+
+  protected override fillRaw(writes: readonly RawWrite<CacheRecord>[], readStartedAt: number): Promise<void> {
+    return readStartedAt <= this.#clearedAt ? Promise.resolve() : super.fillRaw(writes, readStartedAt);
   }
 
   protected override decode(raw: CacheRecord): CacheRecord | DecodeFailure {
@@ -51,7 +108,7 @@ export abstract class InProcessStore extends BaseCacheStore<CacheRecord> {
     let record = key === undefined ? undefined : this.readRecord(key);
     if (record !== undefined && record.kind === 'ptr') record = this.readRecord(record.key);
     let found: T | undefined;
-    if (record !== undefined && record.kind === 'value') {
+    if (record !== undefined && record.kind === 'value' && (this.#maxAge === Infinity || !isTooOld(record, Date.now(), this.#maxAge))) {
       // Date.now() only for records that can expire: most never do, and it is not free.
       const live = record.expiresAt === NEVER || !isExpired(record.expiresAt, Date.now());
       if (live && record.obj instanceof cls && matchesQuery(record.obj, shape, query)) found = record.obj as T;
@@ -102,6 +159,11 @@ export abstract class InProcessStore extends BaseCacheStore<CacheRecord> {
     for (const k of keys) this.removeRecord(k);
     return Promise.resolve();
   }
+}
+
+function isTooOld(record: CacheRecord, now: number, maxAge: number): boolean {
+  if (record.kind !== 'value' && record.kind !== 'miss') return false;
+  return record.writtenAt === undefined || now - record.writtenAt >= maxAge;
 }
 
 /**

@@ -1,8 +1,8 @@
 export { Stockpyle, getMetadata, metadataOf, isStockpyleClass, registerMetadataResolver, clearMetadata } from './metadata';
 export type { StockpyleOptions, ClassMetadata, KeyShape, ClassSerializer, MetadataResolver, ResolvedClassInfo } from './metadata';
 export type { Class, KeyQuery, KeyValue, Lifetime, LifetimeFn, Duration } from './types';
-export type { Store, CacheTier, AdoptingStore, WriteTicket, Observation, TierLookup } from './store';
-export { isCacheTier, isAdoptingStore } from './store';
+export type { Store, CacheTier, LocalTier, AdoptingStore, WriteTicket, Observation, TierLookup } from './store';
+export { isCacheTier, isLocalTier, isAdoptingStore } from './store';
 export { BaseStore } from './base-store';
 export type { BaseStoreOptions } from './base-store';
 export { BaseCacheStore, matchesQuery } from './base-cache-store';
@@ -37,4 +37,12 @@ export {
   DuplicateNameError,
   TimeoutError,
   TierUnavailableError,
+  BusMessageError,
+  BusPublishError,
 } from './errors';
+export { BaseBus, newBusId } from './bus';
+export type { Bus, BusListener, BusState, BusErrorEvent, BusErrorListener } from './bus';
+export { BusOutbox, busRetryDelay } from './bus-outbox';
+export type { BusOutboxOptions } from './bus-outbox';
+export { encodeBusMessages, decodeBusMessage, BUS_MESSAGE_VERSION } from './bus-message';
+export type { BusMessage, EncodedBusMessages } from './bus-message';

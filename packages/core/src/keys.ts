@@ -146,9 +146,41 @@ export class KeyBuilder {
 
   // Keys are ASCII, so length is bytes. A long key keeps its class for readability and hashes the rest.
   #hashed(meta: ClassMetadata, key: string): string {
+    return this.#hashedNamed(escapeName(meta.name), key);
+  }
+
+  #hashedNamed(escapedClass: string, key: string): string {
     const digest = createHash('sha256').update(key).digest('base64url');
-    const readable = `${this.namespace}${escapeName(meta.name)}:#${digest}`;
+    const readable = `${this.namespace}${escapedClass}:#${digest}`;
     return readable.length <= MAX_KEY_BYTES ? readable : `${this.namespace}#${digest}`;
+  }
+
+  /**
+   * An object's declared keys (its own class's, anchor first) without the namespace and before any
+   * hashing: the same in every process whatever each store's `prefix`, so they can travel on a bus
+   * (docs/ARCHITECTURE.md, "The bus"). `relativeKey` turns one back into this builder's key.
+   */
+  relativeKeysOf(meta: ClassMetadata, obj: object): string[] {
+    const out: string[] = [];
+    for (const shape of meta.keys) {
+      let key = `${escapeName(meta.name)}:`;
+      let complete = true;
+      shape.attrs.forEach((attr, i) => {
+        const value = (obj as Record<string, unknown>)[attr];
+        if (value === null || value === undefined) complete = false;
+        else key += `${i === 0 ? '' : ','}${escapeName(attr)}=${encodeKeyValue(value, meta.name, attr)}`;
+      });
+      if (complete) out.push(key);
+    }
+    return out;
+  }
+
+  /** This builder's key for a key from `relativeKeysOf` (of any builder): the namespace prepended, hashed when too long. */
+  relativeKey(relative: string): string {
+    const key = this.namespace + relative;
+    if (key.length <= MAX_KEY_BYTES) return key;
+    // Escaped names hold no ':', so the class is what comes before the first one.
+    return this.#hashedNamed(relative.slice(0, relative.indexOf(':')), key);
   }
 
   /**

@@ -91,8 +91,8 @@ export class ProcessMemoryStore extends InProcessStore {
     return this.#lru.calculatedSize;
   }
 
-  /** Drops every entry; what was written lately is forgotten too, as after a restart. */
-  clear(): void {
+  /** Drops every entry; what was written lately is forgotten too (fills of older reads are refused by `clear()`). */
+  protected clearRecords(): void {
     this.#lru.clear();
     this.#recent.clear();
   }

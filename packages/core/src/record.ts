@@ -18,6 +18,8 @@ export interface ValueRecord {
   readonly holdUntil?: number;
   /** Makes a held entry unique, so a fill can compare-and-swap exactly the one its read saw. */
   readonly token?: string;
+  /** In-process tiers: when it was written (fill or commit), for a chain's `maxStaleWhileDisconnected`. */
+  readonly writtenAt?: number;
 }
 
 export interface TombRecord {
@@ -56,6 +58,8 @@ export interface MissRecord {
   readonly expiresAt: number;
   /** As on a value: the entry outlives a brief miss until a tombstone would have expired. */
   readonly holdUntil?: number;
+  /** As on a value: when an in-process tier wrote it. */
+  readonly writtenAt?: number;
 }
 
 /** Until when the backend keeps the entry (a held value or miss outlives its own expiry). */

@@ -85,6 +85,30 @@ export interface CacheTier extends Store {
   peek?<T extends object>(cls: Class<T>, query: KeyQuery<T>): T | undefined;
 }
 
+/**
+ * A cache tier inside one process (process memory, an async context): other processes cannot
+ * reach it, so a chain with a `Bus` drops there what other processes changed, and clears it when
+ * it may have missed messages (docs/ARCHITECTURE.md, "The bus").
+ */
+export interface LocalTier extends CacheTier {
+  readonly local: true;
+  /**
+   * Drops objects by keys from `KeyBuilder.relativeKeysOf` joined by spaces (anchor first): a
+   * settled tombstone at the anchor, pointers to it at the other keys; a reservation where a write
+   * of this process is in flight on the anchor.
+   */
+  settleKeys(busKeys: readonly string[]): void;
+  /** Drops every entry, and refuses fills of reads that began before. */
+  clear(): void;
+  /** Serve only entries written less than `ms` ago (`undefined`: any age); 0 serves none. */
+  limitAge(ms: number | undefined): void;
+}
+
+/** True for a cache tier that lives in this process. */
+export function isLocalTier(store: Store): store is LocalTier {
+  return isCacheTier(store) && (store as Partial<LocalTier>).local === true;
+}
+
 /** A source-of-truth store (the database) may attach objects that came out of a cache tier. */
 export interface AdoptingStore extends Store {
   /** Returns the objects to hand to the caller (e.g. the same entities, now managed). */

@@ -112,3 +112,21 @@ describe('KeyBuilder', () => {
     });
   });
 });
+
+describe('KeyBuilder.relativeKeysOf() and relativeKey()', () => {
+  it('rebuild every builder\'s own keys, whatever its prefix, long (hashed) keys included', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.integer(), fc.string({ maxLength: 400 })), fc.integer(), fc.string({ maxLength: 300 }), fc.option(fc.constantFrom('app', 'ünï', 'x'.repeat(40)), { nil: undefined }), (id, zap, bar, prefix) => {
+        const foo = new Foo(id, zap, bar);
+        const relative = keys.relativeKeysOf(meta, foo);
+        const own = new KeyBuilder(prefix);
+        expect(relative.map((k) => own.relativeKey(k))).toEqual(own.keysOf(meta, foo, false));
+        for (const k of relative) expect(k).not.toMatch(/[ ]/);
+      }),
+    );
+  });
+
+  it('leave out keys with a null attribute, as keysOf does', () => {
+    expect(keys.relativeKeysOf(meta, new Foo(3))).toEqual(['keys.Foo:id=n3']);
+  });
+});

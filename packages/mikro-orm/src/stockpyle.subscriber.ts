@@ -1,5 +1,5 @@
 import { ChangeSetType, helper, type ChangeSet, type EventArgs, type EventSubscriber, type FlushEventArgs, type TransactionEventArgs, type UnitOfWork } from '@mikro-orm/core';
-import { ChainedStore, ConfigurationError, isCacheTier, isStockpyleClass, metadataOf, type Store, type StoreEvent } from '@stockpyle/core';
+import { ChainedStore, ConfigurationError, isCacheTier, isStockpyleClass, metadataOf, type Bus, type Store, type StoreEvent } from '@stockpyle/core';
 import './entity-metadata';
 import { TransactionTree } from './transaction-tree';
 
@@ -17,6 +17,13 @@ export interface StockpyleSubscriberOptions {
    * @default a process warning
    */
   onError?: (event: StoreEvent) => void;
+  /**
+   * With a single cache tier as `store`: publish what is invalidated on this bus, so that other
+   * processes drop it from their in-process tiers (docs/ARCHITECTURE.md, "The bus"). A given
+   * `ChainedStore` publishes on its own bus (`new ChainedStore(stores, { bus })`); giving both is
+   * a `ConfigurationError`.
+   */
+  bus?: Bus;
 }
 
 /** One changed entity of a flush: the entity, its old key values where they changed, whether it is new. */
@@ -50,17 +57,20 @@ export class StockpyleSubscriber implements EventSubscriber {
     if (options === null || typeof options !== 'object' || options.store === null || typeof options.store !== 'object') {
       throw new ConfigurationError('StockpyleSubscriber needs { store }: the cache tiers, or the ChainedStore, to invalidate');
     }
-    const { store, onError } = options;
+    const { store, onError, bus } = options;
     if (onError !== undefined && typeof onError !== 'function') throw new ConfigurationError('StockpyleSubscriber: onError must be a function');
     this.#onError = onError ?? ((event) => process.emitWarning(`stockpyle: invalidation failed: ${describe(event)}`, 'StockpyleWarning'));
     if (store instanceof ChainedStore) {
+      if (bus !== undefined) {
+        throw new ConfigurationError('StockpyleSubscriber: give the bus to the ChainedStore (new ChainedStore(stores, { bus })), not to the subscriber');
+      }
       if (!store.stores.some(isCacheTier)) {
         throw new ConfigurationError('StockpyleSubscriber: the ChainedStore has no cache tier to invalidate');
       }
       this.#caches = store;
     } else if (isCacheTier(store)) {
       // Wrapped for the deadline, circuit breaker and replay of missed invalidations a chain gives.
-      this.#caches = new ChainedStore([store], { name: `StockpyleSubscriber(${store.name})` });
+      this.#caches = new ChainedStore([store], { name: `StockpyleSubscriber(${store.name})`, bus });
       this.#caches.on('error', (event) => this.#onError(event));
     } else {
       throw new ConfigurationError(

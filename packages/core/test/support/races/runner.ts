@@ -152,5 +152,9 @@ function describeNaive(how: Naive): string {
       return 'a fill replaces any settled tombstone, not the one its read saw';
     case 'keep-misses':
       return 'a remembered miss is not cleared by an insert';
+    case 'no-resync':
+      return 'the bus without resync: no clear on connected';
+    case 'bus-delete':
+      return 'a received key is removed, not tombstoned';
   }
 }

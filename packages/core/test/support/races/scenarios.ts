@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type { Item, ItemQuery } from './database';
 import type { ScenarioParams, Scenario } from './runner';
-import type { Proc, World } from './world';
+import { busCounts, type BusFate, type Proc, type World } from './world';
 
 /** A read in a scenario: by which key, as a `get` or a `batchGet`, and whether it waits for the writes. */
 export interface ReadSpec {
@@ -278,4 +278,64 @@ export const keyChange: Scenario<KeyChangeParams> = {
     return () => launch(world, [write], now, later);
   },
   liveness: true,
+};
+
+interface BusParams extends ScenarioParams {
+  readonly processes: number;
+  readonly prefill: Prefill;
+  readonly writes: readonly { readonly by: number; readonly kind: WriteKind; readonly zap: number }[];
+  readonly reads: readonly (ReadSpec & { readonly proc: number })[];
+  readonly fates: readonly BusFate[];
+  /** A process whose bus subscribes only once the schedule says (it starts cut off). */
+  readonly late: number | undefined;
+  readonly ticks: readonly number[];
+}
+
+/**
+ * 7. The bus: processes each with its own memory tier over the shared tiers write, delete and read
+ * one object while their bus messages are delayed, reordered, lost (followed by a reconnection) or
+ * duplicated, and one process may subscribe late. After quiescence no process's memory may hold
+ * anything older than the database (docs/ARCHITECTURE.md, "The bus").
+ */
+export const busScenario: Scenario<BusParams> = {
+  name: 'bus',
+  summary: () => `bus messages per receiver ${busCounts.messages}, lost ${busCounts.lost}, duplicated ${busCounts.duplicated}`,
+  params: (kit) =>
+    fc.integer({ min: 2, max: 3 }).chain((processes) =>
+      fc.record({
+        kinds: kit.kinds(1),
+        processes: fc.constant(processes),
+        prefill,
+        writes: fc.array(fc.record({ by: fc.nat(processes - 1), kind: writeKind, zap: fc.constantFrom(1, 2) }), { minLength: 1, maxLength: 2 }),
+        reads: fc.array(fc.tuple(fc.nat(processes - 1), readSpec).map(([proc, r]) => ({ ...r, proc })), { minLength: 1, maxLength: 4 }),
+        fates: fc.array(fc.constantFrom<BusFate>('deliver', 'deliver', 'lose', 'duplicate'), { maxLength: 6 }),
+        late: fc.option(fc.nat(processes - 1), { nil: undefined }),
+        ticks: fc.array(fc.constantFrom(0, 400, 1_000, 2_600), { maxLength: 2 }),
+      }),
+    ),
+  async setup(world, p, naive) {
+    const procs = Array.from({ length: p.processes }, () => world.addProc({ bus: true, naive }));
+    const first = world.item(1, 1);
+    await seed(world, procs[0]!, p.prefill, first);
+    if (p.prefill === 'all') for (const proc of procs.slice(1)) await proc.memory.batchPut([first]);
+    // Let every subscription come up (and clear), then fill memories again as the prefill says.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (p.prefill === 'all') for (const proc of procs) await proc.memory.batchPut([first]);
+    if (p.late !== undefined) world.hub.disconnect(procs[p.late]!.bus!);
+    world.busFates = [...p.fates];
+    const writes = p.writes.map((w) => writeOp(world, procs[w.by]!, w.kind, 1, w.zap));
+    const now: (() => Promise<void>)[] = [];
+    const later: (() => Promise<void>)[] = [];
+    for (const r of p.reads) {
+      const [a, b] = reads(world, procs[r.proc]!, [r], 1, 1);
+      now.push(...a);
+      later.push(...b);
+    }
+    const others: (() => Promise<void>)[] = [ticks(world, p.ticks)];
+    if (p.late !== undefined) {
+      const bus = procs[p.late]!.bus!;
+      others.push(() => world.gates.start('late subscribe').then(() => world.hub.reconnect(bus)));
+    }
+    return () => launch(world, writes, now, later, others);
+  },
 };

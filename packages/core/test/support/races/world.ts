@@ -1,6 +1,7 @@
 import type fc from 'fast-check';
 import {
   ChainedStore,
+  KeyBuilder,
   ProcessMemoryStore,
   TierUnavailableError,
   TimeoutError,
@@ -10,6 +11,7 @@ import {
   type KeyQuery,
   type TierLookup,
 } from '@stockpyle/core';
+import { MemoryBusHub, type MemoryBus, type MemoryDelivery } from '@stockpyle/core/testing';
 import { Item, RefusedError, ScheduledDatabase, type ItemQuery } from './database';
 import { Gates, opContext, type FakeClock, type Receipt } from './gates';
 import { ReadObservation } from '../../../src/fill-condition';
@@ -52,7 +54,17 @@ export interface TierKit {
  * - `fill-any-tomb`: a fill replaces whatever settled tombstone is there when it lands, not the one its read saw;
  * - `keep-misses`: an insert made outside the chain is not invalidated (remembered misses outlive it).
  */
-export type Naive = 'set' | 'no-drop' | 'fill-reservation' | 'fill-any-tomb' | 'keep-misses';
+export type Naive = 'set' | 'no-drop' | 'fill-reservation' | 'fill-any-tomb' | 'keep-misses' | 'no-resync' | 'bus-delete';
+
+/** What the bus did over all schedules of a run (coverage figures for the bus scenario). */
+export const busCounts = { messages: 0, lost: 0, duplicated: 0, resyncs: 0 };
+
+/**
+ * What happens to one bus message (in the order they are published): delivered when the scheduler
+ * says, lost (the receiver's link then drops and comes back, as a real bus reports a loss), or
+ * delivered twice.
+ */
+export type BusFate = 'deliver' | 'lose' | 'duplicate';
 
 /** A process-memory tier that remembers which objects it handed out. */
 export class TrackedMemory extends ProcessMemoryStore {
@@ -80,6 +92,8 @@ export interface Proc {
   /** Per object id, the history index of this process's latest write of it that has returned. */
   readonly lastOwn: Map<number, number>;
   readonly naive: Naive | undefined;
+  /** Its end of the world's bus, when it has one. */
+  readonly bus: MemoryBus | undefined;
 }
 
 export interface ProcOptions {
@@ -89,6 +103,8 @@ export interface ProcOptions {
   /** Every tier takes fill leases (`fillLease`, waiting 1 ms). */
   lease?: boolean;
   naive?: Naive;
+  /** Give the chain a bus on the world's hub (`no-resync`: it does not clear on `connected`). */
+  bus?: boolean;
 }
 
 /**
@@ -103,11 +119,15 @@ export class World {
   readonly problems: string[] = [];
   servers: ServerHandle[] = [];
   kinds: readonly Kind[] = [];
+  /** The processes' bus; each delivery is released by the scheduler. */
+  readonly hub = new MemoryBusHub({ deliveries: (d) => this.#deliver(d) });
+  /** The fates of successive bus messages (then: delivered). */
+  busFates: BusFate[] = [];
   #versions = 0;
   #events = 0;
   #circuitOpened = false;
   /** History index at the start of each operation running, per process. */
-  readonly #running = new Map<Proc, Set<{ readonly from: number; readonly keys?: ReadonlySet<string> }>>();
+  readonly #running = new Map<Proc, Set<{ readonly from: number; readonly startedAt?: number; readonly keys?: ReadonlySet<string> }>>();
   /** Writes running, by the ids they write. */
   readonly #writing = new Set<{ readonly ids: ReadonlySet<number>; readonly receipt: Receipt }>();
   /** Invalidations a process missed on a shared tier because a call failed, and since when. */
@@ -150,8 +170,17 @@ export class World {
     // Deadlines are real time and the schedules never sleep: a generous one keeps them out of the way.
     // Background replays run on a real timer, outside the scheduler: off, so that no call of a finished
     // schedule lands on its fakes later (missed invalidations are replayed at the next call, as modelled).
-    const chain = new ChainedStore([memory, ...shared, this.db], { name, tierTimeout: 600_000, replayInterval: 0 });
-    const proc: Proc = { name, memory, shared, chain, lastOwn: new Map(), naive: options.naive };
+    const bus = options.bus === true ? this.hub.bus({ name: `bus@${name}` }) : undefined;
+    // The naive bus: what other processes sent while it was away is never dropped.
+    if (options.naive === 'no-resync') memory.clear = () => undefined;
+    // The naive receiver: removes what others changed, so a fill of an older read can `add` it back.
+    if (options.naive === 'bus-delete') {
+      const ids = new KeyBuilder();
+      const raw = memory as unknown as { removeRaw(keys: readonly string[]): Promise<void> };
+      memory.settleKeys = (keys) => void raw.removeRaw(keys.flatMap((k) => k.split(' ')).map((k) => ids.relativeKey(k)));
+    }
+    const chain = new ChainedStore([memory, ...shared, this.db], { name, tierTimeout: 600_000, replayInterval: 0, bus });
+    const proc: Proc = { name, memory, shared, chain, lastOwn: new Map(), naive: options.naive, bus };
     chain.on('circuit', (e) => {
       if (e.state === 'open') this.#circuitOpened = true;
     });
@@ -180,12 +209,19 @@ export class World {
     const own = new Map(proc.lastOwn);
     // The chain shares a read of the same key already in flight in this process (single-flight):
     // such a read answers as of the shared read's start, which may precede this one's.
+    // It also answers as of that read's start event: a write another process finished between the
+    // two starts may not be visible to it (only this process's own writes stop the sharing).
     const joined = queries.map((q) => {
       let since = from;
-      for (const op of this.#running.get(proc)!) if (op.keys?.has(show(q))) since = Math.min(since, op.from);
-      return since;
+      let first = startedAt;
+      for (const op of this.#running.get(proc)!) {
+        if (!op.keys?.has(show(q))) continue;
+        since = Math.min(since, op.from);
+        first = Math.min(first, op.startedAt ?? first);
+      }
+      return { since, first };
     });
-    const running = { from, keys: new Set(queries.map(show)) };
+    const running = { from, startedAt, keys: new Set(queries.map(show)) };
     this.#running.get(proc)!.add(running);
     let found: (Item | undefined)[];
     try {
@@ -197,7 +233,7 @@ export class World {
       this.#running.get(proc)!.delete(running);
     }
     const to = this.db.seq;
-    found.forEach((obj, i) => this.#checkRead(proc, queries[i]!, obj, { from, to, startedAt, joined: joined[i]! }, own));
+    found.forEach((obj, i) => this.#checkRead(proc, queries[i]!, obj, { from, to, startedAt: joined[i]!.first, joined: joined[i]!.since }, own));
   }
 
   /** A write-through of `items` by `proc`; `faulted` makes its raw operations count for the fault plan. */
@@ -237,6 +273,9 @@ export class World {
     // first has to let a trial call through.
     if (this.#circuitOpened) this.clock.now += 1_001;
     for (const proc of this.procs) await proc.chain.get(Item, { id: 0 });
+    // Quiescence of the bus: every link up again (a resync), every message in flight delivered.
+    for (const bus of this.hub.buses) if (!bus.linked) this.hub.reconnect(bus);
+    while (this.hub.pending.length > 0) this.hub.deliverAll();
     await this.kit.expire?.(this);
     const queries = this.#everyKey();
     const current = this.db.seq;
@@ -244,7 +283,8 @@ export class World {
       for (const q of queries) {
         const obj = await tier.get(Item, q);
         if (obj === undefined) continue;
-        const lo = proc === undefined || this.procs.length === 1 ? current : (proc.lastOwn.get(obj.id) ?? 0);
+        // Without a bus another process's write cannot reach this process's memory; with one, it must.
+        const lo = proc === undefined || this.procs.length === 1 || proc.bus !== undefined ? current : (proc.lastOwn.get(obj.id) ?? 0);
         if (!this.#wasAnswer(q, obj, lo, current)) {
           this.problems.push(`after settling, ${tier.name} answers ${show(q)} with ${describe(obj)}; database: ${describeRow(this.db.answerAt(current, q))}`);
         }
@@ -292,7 +332,30 @@ export class World {
   async close(): Promise<void> {
     this.gates.scheduler = undefined;
     await Promise.all(this.procs.map((p) => p.chain.release()));
+    await Promise.all(this.hub.buses.map((b) => b.release()));
     await this.kit.close(this);
+  }
+
+  /** A bus message to one process: released by the scheduler (in any order), lost or duplicated as `busFates` says. */
+  #deliver(delivery: MemoryDelivery): void {
+    const s = this.gates.scheduler;
+    if (s === undefined) {
+      queueMicrotask(() => delivery.deliver());
+      return;
+    }
+    const fate = this.busFates.shift() ?? 'deliver';
+    busCounts.messages++;
+    if (fate === 'lose') {
+      busCounts.lost++;
+      // A real bus learns of a loss by its link breaking: the receiver is told, and resyncs when it is back.
+      delivery.drop();
+      this.hub.disconnect(delivery.to);
+      void s.schedule(Promise.resolve(), `bus reconnect ${delivery.to.name}`).then(() => this.hub.reconnect(delivery.to));
+      return;
+    }
+    if (fate === 'duplicate') busCounts.duplicated++;
+    const copies = fate === 'duplicate' ? [delivery, delivery.duplicate()] : [delivery];
+    for (const d of copies) void s.schedule(Promise.resolve(), `bus deliver to ${d.to.name}`).then(() => d.deliver());
   }
 
   async #own(proc: Proc, items: readonly Item[], how: { faulted: boolean; invalidatesAfter: boolean }, write: () => Promise<void>): Promise<void> {
@@ -426,7 +489,9 @@ function makeNaive(tier: CacheTier, how: Naive): void {
       };
       break;
     case 'keep-misses':
-      break; // see World.external
+    case 'no-resync':
+    case 'bus-delete':
+      break; // see World.external, World.addProc
   }
 }
 
