@@ -109,6 +109,34 @@ function signal(pids: number[], sig: NodeJS.Signals): void {
   }
 }
 
+/**
+ * Waits (blocking, at most `ms`) until the kernel reports each process stopped (`T` in
+ * /proc/PID/stat): SIGSTOP is delivered asynchronously, and a worker thread may still answer a
+ * request sent right after the signal.
+ */
+function waitUntilStopped(pids: readonly number[], ms: number): void {
+  const deadline = Date.now() + ms;
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  const stopped = (pid: number): boolean => {
+    let tasks: string[];
+    try {
+      tasks = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      return true; // gone
+    }
+    return tasks.every((task) => {
+      try {
+        const state = readFileSync(`/proc/${pid}/task/${task}/stat`, 'latin1').replace(/^.*\) /s, '')[0];
+        return state === 'T' || state === 't';
+      } catch {
+        return true;
+      }
+    });
+  };
+  // Every thread: memcached's workers answer requests, and a group stop reaches each on its own.
+  while (!pids.every(stopped) && Date.now() < deadline) Atomics.wait(nap, 0, 0, 1);
+}
+
 /** Whether 127.0.0.1:`port` can be listened on right now. */
 export function isPortFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -221,8 +249,12 @@ export class ManagedServer implements ServiceHandle {
     signal(wholeServer ? processTree(this.pid) : [this.pid], sig);
   }
 
+  /** Returns once every process of the server is stopped: a request sent after it gets no answer. */
   pause(): void {
-    this.kill('SIGSTOP');
+    if (!this.#running) return;
+    const pids = processTree(this.pid);
+    signal(pids, 'SIGSTOP');
+    waitUntilStopped(pids, 1_000);
   }
 
   resume(): void {
