@@ -86,7 +86,7 @@ export abstract class InProcessStore extends BaseCacheStore<CacheRecord> impleme
   }
 
   protected override fillRaw(writes: readonly RawWrite<CacheRecord>[], readStartedAt: number): Promise<void> {
-    return readStartedAt <= this.#clearedAt ? Promise.resolve() : super.fillRaw(writes, readStartedAt);
+    return readStartedAt < this.#clearedAt ? Promise.resolve() : super.fillRaw(writes, readStartedAt);
   }
 
   protected override decode(raw: CacheRecord): CacheRecord | DecodeFailure {
