@@ -133,9 +133,16 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
   /**
    * A fill's `add`s of what a chain read lower down at `readStartedAt`. A tier that can lose a
    * tombstone before it expires (an LRU evicting it) overrides this to refuse what may be older.
+   * `generation` is what `readGeneration()` said when this tier's own read began (`undefined`
+   * where the fill follows no read of this tier).
    */
-  protected fillRaw(writes: readonly RawWrite<R>[], _readStartedAt: number): Promise<void> {
+  protected fillRaw(writes: readonly RawWrite<R>[], _readStartedAt: number, _generation: number | undefined): Promise<void> {
     return this.writeRaw(writes, 'add');
+  }
+
+  /** A count a tier moves on when it drops everything at once; noted by each read (`ReadObservation`). */
+  protected readGeneration(): number {
+    return 0;
   }
 
   /** Whether a value or miss is too old to serve now (a chain bounds in-process tiers while its bus is down). */
@@ -168,7 +175,7 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
     const meta = getMetadata(cls);
     const located = queries.map((q) => this.#locate(meta, q));
     const results: (T | undefined)[] = new Array(queries.length).fill(undefined);
-    const observed = new ReadObservation<R>(this);
+    const observed = new ReadObservation<R>(this, this.readGeneration());
     const wanted = unique(located.map((l) => l.key));
     if (wanted.length === 0) {
       this.#count(meta, 0, queries.length);
@@ -377,7 +384,7 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
       sortWrite(writes, entry.value, seen?.at(entry.value.key));
       for (const p of entry.pointers) pointers.push(p);
     }
-    await Promise.all([this.#writeConditional(writes, readStartedAt), pointers.length > 0 ? this.writeRaw(pointers, 'set') : undefined]);
+    await Promise.all([this.#writeConditional(writes, readStartedAt, seen), pointers.length > 0 ? this.writeRaw(pointers, 'set') : undefined]);
     if (this.events.has('fill')) this.emit({ type: 'fill', store: this.name, className: first.name, count: objs.length });
   }
 
@@ -397,7 +404,7 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
       const record: MissRecord = holdUntil === undefined ? { kind: 'miss', token: randomUUID(), expiresAt } : { kind: 'miss', token: randomUUID(), expiresAt, holdUntil };
       sortWrite(writes, { key, raw: this.encode(record), expiresAt: holdUntil ?? expiresAt }, seen?.at(key));
     }
-    await this.#writeConditional(writes, readStartedAt);
+    await this.#writeConditional(writes, readStartedAt, seen);
   }
 
   /** Writes the anchors a write made known: where they hold nothing (add) or a remembered miss (swap). */
@@ -415,9 +422,9 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
     await Promise.all([writes.adds.length > 0 ? this.writeRaw(writes.adds, 'add') : undefined, writes.swaps.length > 0 ? this.swapRaw(writes.swaps) : undefined]);
   }
 
-  async #writeConditional(writes: FillWrites<R>, readStartedAt: number): Promise<void> {
+  async #writeConditional(writes: FillWrites<R>, readStartedAt: number, seen: ReadObservation<R> | undefined): Promise<void> {
     await Promise.all([
-      writes.adds.length > 0 ? this.fillRaw(writes.adds, readStartedAt) : undefined,
+      writes.adds.length > 0 ? this.fillRaw(writes.adds, readStartedAt, seen?.generation) : undefined,
       writes.swaps.length > 0 ? this.swapRaw(writes.swaps) : undefined,
     ]);
   }

@@ -63,7 +63,14 @@ function swap<R>(read: RawRead<R>): FillCondition<R> {
 export class ReadObservation<R> implements Observation {
   readonly #noted = new Map<string, { readonly read: RawRead<R> | undefined; readonly condition: FillCondition<R> }>();
 
-  constructor(readonly observedBy: CacheTier) {}
+  /**
+   * @param generation what the tier counted when the read began (`BaseCacheStore.readGeneration`):
+   * a tier that drops everything at once (an in-process `clear()`) refuses fills of older reads.
+   */
+  constructor(
+    readonly observedBy: CacheTier,
+    readonly generation = 0,
+  ) {}
 
   note(key: string, read: RawRead<R> | undefined, condition: FillCondition<R>): void {
     this.#noted.set(key, { read, condition });

@@ -16,7 +16,9 @@ export abstract class InProcessStore extends BaseCacheStore<CacheRecord> impleme
   readonly local = true as const;
   /** Entries written this many ms ago or earlier are not served (`Infinity`: any age). */
   #maxAge = Infinity;
-  /** When `clear()` last ran: fills of reads that began no later are refused. */
+  /** How many times `clear()` ran: a fill whose read noted fewer is refused. */
+  #clears = 0;
+  /** When `clear()` last ran: a fill that follows no read of this tier is refused if its read began no later. */
   #clearedAt = -Infinity;
 
   /** The record under `key`, without touching recency. */
@@ -69,6 +71,7 @@ export abstract class InProcessStore extends BaseCacheStore<CacheRecord> impleme
 
   /** Drops every entry; a fill of a read that began before is refused (it may carry what a missed message changed). */
   clear(): void {
+    this.#clears++;
     this.#clearedAt = Date.now();
     this.clearRecords();
   }
@@ -85,8 +88,18 @@ export abstract class InProcessStore extends BaseCacheStore<CacheRecord> impleme
     return this.#maxAge !== Infinity && isTooOld(record, now, this.#maxAge);
   }
 
-  protected override fillRaw(writes: readonly RawWrite<CacheRecord>[], readStartedAt: number): Promise<void> {
-    return readStartedAt < this.#clearedAt ? Promise.resolve() : super.fillRaw(writes, readStartedAt);
+  /**
+   * A fill of a read that began before the last `clear()` may carry what a missed bus message
+   * changed. The read's own count of clears tells it exactly; a millisecond clock cannot (a clear
+   * and a read in the same millisecond are either order).
+   */
+  protected override fillRaw(writes: readonly RawWrite<CacheRecord>[], readStartedAt: number, generation: number | undefined): Promise<void> {
+    const stale = generation === undefined ? readStartedAt <= this.#clearedAt : generation !== this.#clears;
+    return stale ? Promise.resolve() : super.fillRaw(writes, readStartedAt, generation);
+  }
+
+  protected override readGeneration(): number {
+    return this.#clears;
   }
 
   protected override decode(raw: CacheRecord): CacheRecord | DecodeFailure {

@@ -98,9 +98,13 @@ export class ProcessMemoryStore extends InProcessStore {
   }
 
   /** A fill skips keys whose tombstone or newer value the LRU may have evicted (see `RecentWrites`). */
-  protected override fillRaw(writes: readonly RawWrite<CacheRecord>[], readStartedAt: number): Promise<void> {
+  protected override fillRaw(writes: readonly RawWrite<CacheRecord>[], readStartedAt: number, generation: number | undefined): Promise<void> {
     const now = Date.now();
-    return super.fillRaw(writes.filter((w) => !this.#recent.blocks(w.key, readStartedAt, now)), readStartedAt);
+    return super.fillRaw(
+      writes.filter((w) => !this.#recent.blocks(w.key, readStartedAt, now)),
+      readStartedAt,
+      generation,
+    );
   }
 
   protected override writeRaw(writes: readonly RawWrite<CacheRecord>[], mode: 'set' | 'add'): Promise<void> {

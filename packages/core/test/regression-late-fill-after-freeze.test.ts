@@ -27,9 +27,9 @@ class FreezableStore extends DictionaryStore {
     this.#thaw();
   }
 
-  protected override async fillRaw(writes: readonly RawWrite<string>[], readStartedAt: number): Promise<void> {
+  protected override async fillRaw(writes: readonly RawWrite<string>[], readStartedAt: number, generation: number | undefined): Promise<void> {
     if (this.frozen) await this.#thawed;
-    return super.fillRaw(writes, readStartedAt);
+    return super.fillRaw(writes, readStartedAt, generation);
   }
 }
 
