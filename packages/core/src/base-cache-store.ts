@@ -92,6 +92,8 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
   readonly #lease: { readonly lifetime: number; readonly wait: number } | undefined;
   /** Each reservation's anchors, by ticket: a commit writes where the anchor moved (a serial id) differently. */
   readonly #reserved = new WeakMap<WriteTicket, readonly (string | undefined)[]>();
+  /** When the connection to the backend last broke (`noteTrouble`). */
+  #troubleAt = -Infinity;
 
   constructor(options: CacheStoreOptions = {}) {
     super(options);
@@ -151,11 +153,22 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
   }
 
   /**
-   * Whether this tier's tombstones can be trusted for a fill whose read started at `readStartedAt`.
-   * memcached says no for a while after a connection broke: a restart may have emptied them.
+   * Whether this tier's tombstones can be trusted for a fill whose read started at `readStartedAt`:
+   * not when the connection broke within a tombstone's lifetime before the read began, or since.
+   * A restart may have emptied the tombstones (and reservations) that would block an outdated
+   * fill, which would then `add` where the server now holds nothing (docs/ARCHITECTURE.md, "Fills
+   * after a restart").
    */
-  protected trustsTombstones(_readStartedAt: number): boolean {
-    return true;
+  protected trustsTombstones(readStartedAt: number): boolean {
+    return this.#troubleAt <= readStartedAt - this.tombstoneMs;
+  }
+
+  /**
+   * Records that the connection to the backend broke (closed, reset) now: a store calls it from
+   * its client's connection events; fills are then refused as `trustsTombstones` says.
+   */
+  protected noteTrouble(): void {
+    this.#troubleAt = Math.max(this.#troubleAt, Date.now());
   }
 
   /** Out-of-process tiers keep the codec's envelope; in-process tiers override both to keep records. */

@@ -38,7 +38,7 @@ export class MemcacheStore extends BaseCacheStore<string> {
    */
   protected override trustsTombstones(readStartedAt: number): boolean {
     const since = readStartedAt - this.tombstoneMs;
-    return !this.#client().servers.some((server) => (lastTrouble(server) ?? -Infinity) > since);
+    return super.trustsTombstones(readStartedAt) && !this.#client().servers.some((server) => (lastTrouble(server) ?? -Infinity) > since);
   }
 
   /** GETKQ replies carry each item's CAS unique: kept in `versions`, so a fill swaps in one round trip. */

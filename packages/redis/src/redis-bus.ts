@@ -73,7 +73,7 @@ export class RedisBus extends BaseBus {
     this.#sharded = sharded;
     this.channel = `${new KeyBuilder(options.prefix).namespace}bus`;
     const { client, owned } = resolveRedisClient(name, options, this.#timeout);
-    this.#connection = new RedisConnection(client, owned, (error) => this.report('connection', error));
+    this.#connection = new RedisConnection(client, owned, (error) => this.report('connection', error), () => undefined);
     this.#outbox = new BusOutbox({
       origin: this.id,
       name,

@@ -1,4 +1,5 @@
 import { withDeadline } from '@stockpyle/core';
+import type { Redis } from 'ioredis';
 import { isCluster, type RedisClient } from './command-batch';
 import { redactCredentials } from './credentials';
 
@@ -15,15 +16,36 @@ export class RedisConnection {
   /** Set by close(): the next call reconnects whatever state ioredis was left in. */
   #closed = false;
 
-  constructor(client: RedisClient, owned: boolean, onError: (error: unknown) => void) {
+  /**
+   * @param onTrouble called when a connection to Redis (to a Cluster node) closes without the store
+   * closing it: a Redis restarted without persistence lost the tombstones that block old fills.
+   */
+  constructor(client: RedisClient, owned: boolean, onError: (error: unknown) => void, onTrouble: () => void) {
     this.client = client;
     this.owned = owned;
     // A failed AUTH or HELLO carries the password in its error: reported without it.
     const report = (error: unknown): void => onError(redactCredentials(error));
     // Without an 'error' listener ioredis prints every connection failure to the console.
     client.on('error', report);
-    // A Cluster reports a failing node here; ioredis drops the event when nobody listens.
-    if (isCluster(client)) client.on('node error', report);
+    const closed = (): void => {
+      if (!this.#closed) onTrouble();
+    };
+    if (isCluster(client)) {
+      // A Cluster reports a failing node here; ioredis drops the event when nobody listens.
+      client.on('node error', report);
+      // Each node has its own connection; a given client may have some already.
+      const watched = new WeakSet<object>();
+      const watch = (node: Redis): void => {
+        if (watched.has(node)) return;
+        watched.add(node);
+        node.on('close', closed);
+      };
+      for (const node of client.nodes('all')) watch(node);
+      client.on('+node', watch);
+      client.on('-node', closed);
+    } else {
+      client.on('close', closed);
+    }
   }
 
   /**

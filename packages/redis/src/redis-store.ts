@@ -66,6 +66,7 @@ export class RedisStore extends BaseCacheStore<string> {
       client !== undefined ? checkClient(this.name, options) : createClient(this.name, url, timeout, redisOptions, clusterOptions),
       client === undefined,
       (error) => this.emit({ type: 'error', store: this.name, operation: 'connection', error }),
+      () => this.noteTrouble(),
     );
     const created = this.#connection.client;
     // Defined once per client; ioredis sends EVAL the first time on each connection, EVALSHA after.

@@ -28,11 +28,18 @@ export class FakeCacheServer implements Crashable {
   #state: 'up' | 'crashed' | 'cut-off' = 'up';
   #epoch = 0;
   #deferred: (() => void)[] = [];
+  /** The clients' connections, told when the server crashes (a real client sees its socket close). */
+  readonly #connections = new Set<() => void>();
 
   constructor(
     readonly name: string,
     readonly clock: FakeClock,
   ) {}
+
+  /** Calls `onClose` whenever the server crashes, as a client's socket 'close' event would. */
+  connect(onClose: () => void): void {
+    this.#connections.add(onClose);
+  }
 
   get up(): boolean {
     return this.#state === 'up';
@@ -85,6 +92,7 @@ export class FakeCacheServer implements Crashable {
     this.#epoch++;
     this.#entries.clear();
     this.#deferred = [];
+    for (const onClose of this.#connections) onClose();
   }
 
   cutOff(): void {
@@ -107,6 +115,8 @@ abstract class ScheduledFakeStore extends BaseCacheStore<string> {
     options: CacheStoreOptions = {},
   ) {
     super(options);
+    // As the real stores do on their client's connection events (RedisStore, MemcacheStore).
+    server.connect(() => this.noteTrouble());
   }
 
   protected readRaw(keys: readonly string[], versions: unknown[]): Promise<readonly (string | undefined)[]> {

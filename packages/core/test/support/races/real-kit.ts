@@ -9,6 +9,7 @@ interface RawOps {
   writeRaw(writes: readonly RawWrite<string>[], mode: 'set' | 'add'): Promise<void>;
   swapRaw(swaps: readonly RawSwap<string>[]): Promise<readonly boolean[]>;
   removeRaw(keys: readonly string[]): Promise<void>;
+  noteTrouble(): void;
 }
 
 function raw(store: BaseCacheStore<string>): RawOps {
@@ -23,7 +24,11 @@ function raw(store: BaseCacheStore<string>): RawOps {
  */
 class RealServer implements ServerHandle, Crashable {
   #up = true;
+  /** Moves on at each crash: the connections before it are gone. */
+  #epoch = 0;
   readonly #keys = new Set<string>();
+  /** The gated stores: a crash breaks their connections, which a real store notices (`noteTrouble`). */
+  readonly #stores: BaseCacheStore<string>[] = [];
 
   constructor(
     readonly name: string,
@@ -37,17 +42,23 @@ class RealServer implements ServerHandle, Crashable {
 
   /** Makes `store`'s raw operations go through the scheduler and this server's state. */
   gate(store: BaseCacheStore<string>): void {
+    this.#stores.push(store);
     const ops = raw(store);
     const original = { readRaw: ops.readRaw, writeRaw: ops.writeRaw, swapRaw: ops.swapRaw, removeRaw: ops.removeRaw };
-    const run = <T>(what: string, fn: () => Promise<T>): Promise<T> =>
-      this.gates.stepAsync(
+    const run = <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+      // A request travels on the connection it was sent on: one a crash reset never reaches the
+      // restarted server (the fakes' epochs, fake-servers.ts, model the same).
+      const epoch = this.#epoch;
+      return this.gates.stepAsync(
         `${store.name}.${what}`,
         () => {
           if (!this.#up) return Promise.reject(new TierUnavailableError(`${this.name} is down`));
+          if (epoch !== this.#epoch) return Promise.reject(new TierUnavailableError(`${this.name}: connection reset`));
           return fn();
         },
         this,
       );
+    };
     ops.readRaw = (keys, versions) => run('get', () => original.readRaw.call(store, keys, versions));
     ops.writeRaw = (writes, mode) => {
       for (const w of writes) this.#keys.add(w.key);
@@ -62,6 +73,10 @@ class RealServer implements ServerHandle, Crashable {
 
   async crash(): Promise<void> {
     this.#up = false;
+    this.#epoch++;
+    // The server's sockets close: each store's client sees it at once (RedisStore's 'close'
+    // listener, memcache's connection errors), before it can send anything to the restarted server.
+    for (const store of this.#stores) raw(store).noteTrouble();
     if (this.#keys.size > 0) await raw(this.admin).removeRaw([...this.#keys]);
   }
 
