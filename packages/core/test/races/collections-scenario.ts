@@ -38,6 +38,10 @@ function ownerOf(key: string): number {
  */
 export class MembersDatabase extends BaseStore {
   readonly history: ReadonlyMap<number, number>[] = [new Map()];
+  /** Member list statements run, one per owner asked (what a user counts as database reads). */
+  selects = 0;
+  /** Round trips to the database (a `batchGet` of several owners is one). */
+  roundTrips = 0;
 
   constructor(readonly gates: Gates) {
     super({ name: 'db' });
@@ -60,10 +64,12 @@ export class MembersDatabase extends BaseStore {
 
   async batchGet<T extends object>(cls: Class<T>, queries: readonly KeyQuery<T>[]): Promise<(T | undefined)[]> {
     if (cls !== (MemberList as Class)) throw new TypeError(`MembersDatabase holds member lists, not ${cls.name}`);
+    this.roundTrips++;
     return this.gates.step(
       'db.select',
       () =>
         queries.map((q) => {
+          this.selects++;
           const { key } = q as unknown as { key: string };
           return new MemberList(key, this.listAt(this.seq, ownerOf(key))) as unknown as T;
         }),
