@@ -30,6 +30,7 @@ export function collectionChanges(uow: UnitOfWork, declared: (meta: EntityMetada
       // Every collection of a deleted owner is gone.
       for (const prop of out.declaredOn(meta)) out.add(meta, entity, prop);
     }
+    for (const link of pivotLinks(meta)) pivotRowOf(uow, out, cs, link);
     for (const { meta: holderMeta, prop } of referencingCollections(meta)) {
       if (!out.declaredOn(holderMeta).includes(prop.name)) continue;
       if (prop.kind === ReferenceKind.ONE_TO_MANY) memberOf(uow, out, cs, holderMeta, prop);
@@ -99,6 +100,47 @@ function pivotRowsOf(uow: UnitOfWork, out: ChangeList, entity: object, holderMet
     for (const holder of [...(collection.getItems(false) as object[]), ...(snapshotOf(collection) ?? [])]) out.add(metaOf(holder), holder, prop.name);
   }
   for (const holder of holdersInIdentityMap(uow, holderMeta, prop.name, entity)) out.add(metaOf(holder), holder, prop.name);
+}
+
+/** A many-to-many whose pivot entity is the change set's class: which of its foreign keys names the owner, which the member. */
+interface PivotLink {
+  readonly ownerFk: string;
+  readonly memberFk: string;
+  readonly ownerMeta: EntityMetadata;
+  readonly prop: EntityProperty;
+}
+
+/** For an entity mapped as a many-to-many's `pivotEntity` (MikroORM 6 names it by class name, 7 by class). */
+function pivotLinks(meta: EntityMetadata): PivotLink[] {
+  const out: PivotLink[] = [];
+  const fks = meta.relations.filter((p) => p.kind === ReferenceKind.MANY_TO_ONE);
+  for (const ownerFk of fks) {
+    const ownerMeta = ownerFk.targetMeta as EntityMetadata | undefined;
+    for (const prop of ownerMeta?.relations ?? []) {
+      if (prop.kind !== ReferenceKind.MANY_TO_MANY || !prop.owner) continue;
+      const pivot = prop.pivotEntity as unknown;
+      if (pivot !== meta.className && pivot !== meta.class) continue;
+      const memberFk = fks.find((p) => p !== ownerFk && p.targetMeta === prop.targetMeta);
+      if (memberFk !== undefined) out.push({ ownerFk: ownerFk.name, memberFk: memberFk.name, ownerMeta: ownerMeta!, prop: prop as EntityProperty });
+    }
+  }
+  return out;
+}
+
+/**
+ * A pivot entity's row created, deleted or changed through the unit of work (a many-to-many with
+ * `pivotEntity`, written as an entity): the owning side's collection of the owners it named before
+ * and after, and the inverse side's of the members.
+ */
+function pivotRowOf(uow: UnitOfWork, out: ChangeList, cs: ChangeSet<AnyEntity>, link: PivotLink): void {
+  const entity = cs.entity as Row;
+  const original = cs.type === ChangeSetType.CREATE ? undefined : originalDataOf(uow, cs);
+  const inverse = counterpartName(link.prop);
+  const memberMeta = link.prop.targetMeta as EntityMetadata;
+  for (const values of [entity, original ?? {}]) {
+    out.addOwner(link.ownerMeta, values[link.ownerFk], link.prop.name);
+    if (inverse !== undefined) out.addOwner(memberMeta, values[link.memberFk], inverse);
+  }
 }
 
 /** The (owner, prop) pairs found so far, once each. */
@@ -192,10 +234,6 @@ function holdersInIdentityMap(uow: UnitOfWork, meta: EntityMetadata, prop: strin
   return out;
 }
 
-function metaOf(entity: object): EntityMetadata {
-  return helper(entity as AnyEntity).__meta as EntityMetadata;
-}
-
 function primaryKeyOf(entity: object): unknown {
   const pk = helper(entity as AnyEntity).getPrimaryKey();
   return pk === null || pk === undefined || (Array.isArray(pk) && pk.some((p) => p === null || p === undefined)) ? undefined : pk;
@@ -216,8 +254,14 @@ function serialize(pk: unknown): string {
 
 // ---- MikroORM's unit of work, as far as this module reads it ------------------------------------
 // `getChangeSets()`, `getCollectionUpdates()` and `getOriginalEntityData()` are public methods of
-// `UnitOfWork` in MikroORM 6 and 7; a change set's `originalEntity` and a collection's
-// `getSnapshot()` are marked internal. test/collection-changes.integration.test.ts fails when any moves.
+// `UnitOfWork` in MikroORM 6 and 7, `referencingProperties` a public field of `EntityMetadata`; a
+// change set's `originalEntity`, a collection's `getSnapshot()` and an entity's `__meta` are marked
+// internal. test/collection-changes.integration.test.ts fails when any of them moves.
+
+/** The metadata of an entity (or reference) at hand: its own class's, a subclass's included. */
+export function metaOf(entity: object): EntityMetadata {
+  return helper(entity as AnyEntity).__meta as EntityMetadata;
+}
 
 /** The flush's change sets (creates, updates, deletes; cascades and orphan removals included). */
 export function changeSetsOf(uow: UnitOfWork): ChangeSet<AnyEntity>[] {

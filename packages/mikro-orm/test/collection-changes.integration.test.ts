@@ -1,13 +1,13 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { ChangeSetType, type EntityManager, type EntityMetadata, type EventSubscriber, type FlushEventArgs } from '@mikro-orm/core';
-import { changeSetsOf, collectionChanges, collectionUpdatesOf, originalDataOf, snapshotOf, type CollectionChange } from '../src/collection-changes';
-import { Board, COLLECTION_ENTITIES, Card, Label, Pin } from './support/collection-entities';
+import { changeSetsOf, collectionChanges, collectionUpdatesOf, metaOf, originalDataOf, snapshotOf, type CollectionChange } from '../src/collection-changes';
+import { Board, COLLECTION_ENTITIES, Card, Label, Pin, Sticker } from './support/collection-entities';
 import { MIKRO_ORM_MAJOR, openOrm, type TestOrm } from './support/orm';
 
 /** The collections the test declares as cached, per entity class. */
 let declared: Record<string, readonly string[]> = {};
-const DECLARE_ALL = { Board: ['cards', 'pins', 'labels'], Label: ['boards'] };
+const DECLARE_ALL = { Board: ['cards', 'pins', 'labels', 'stickers'], Label: ['boards', 'stuckOn'] };
 
 /** Calls collectionChanges in onFlush, as StockpyleSubscriber does, and keeps what it returned. */
 class Capture implements EventSubscriber {
@@ -47,7 +47,7 @@ async function members(query: string): Promise<number[]> {
 /** The statement with the test's tables named in its schema. */
 function sql(statement: string): string {
   const schema = db.orm.config.get('schema') as string;
-  return statement.replace(/\bcc_(board_labels|board|card|pin|label)\b/g, (table) => `"${schema}".${table}`);
+  return statement.replace(/\bcc_(board_labels|board|card|pin|label|sticker)\b/g, (table) => `"${schema}".${table}`);
 }
 
 beforeAll(async () => {
@@ -63,7 +63,7 @@ afterAll(async () => {
 beforeEach(async () => {
   declared = DECLARE_ALL;
   capture.probe = undefined;
-  await db.orm.em.getConnection().execute(sql('truncate table cc_board, cc_card, cc_pin, cc_label restart identity cascade'));
+  await db.orm.em.getConnection().execute(sql('truncate table cc_board, cc_card, cc_pin, cc_label, cc_sticker restart identity cascade'));
   const em = db.orm.em.fork();
   const one = em.create(Board, { name: 'one' });
   const two = em.create(Board, { name: 'two' });
@@ -159,7 +159,7 @@ describe('collectionChanges()', () => {
   describe('an owner deleted', () => {
     it('reports all its declared collections, its cascaded members’ and the other side of its many-to-many', async () => {
       const changes = await flushed(async (em) => em.remove(await em.findOneOrFail(Board, 2, { populate: ['cards', 'labels'] })));
-      expect(changes).toEqual(['Board#2.cards', 'Board#2.labels', 'Board#2.pins', 'Label#40.boards', 'Label#41.boards']);
+      expect(changes).toEqual(['Board#2.cards', 'Board#2.labels', 'Board#2.pins', 'Board#2.stickers', 'Label#40.boards', 'Label#41.boards']);
       expect(await members('select id from cc_card')).toEqual([10, 11]);
       expect(await members('select label_id as id from cc_board_labels')).toEqual([40]);
     });
@@ -169,12 +169,12 @@ describe('collectionChanges()', () => {
         await em.findOneOrFail(Label, 41, { populate: ['boards'] });
         em.remove(await em.findOneOrFail(Board, 2, { populate: ['cards'] }));
       });
-      expect(changes).toEqual(['Board#2.cards', 'Board#2.labels', 'Board#2.pins', 'Label#41.boards']);
+      expect(changes).toEqual(['Board#2.cards', 'Board#2.labels', 'Board#2.pins', 'Board#2.stickers', 'Label#41.boards']);
     });
 
     it('reports a deleted inverse-side entity and every owning collection that listed it', async () => {
       const changes = await flushed(async (em) => em.remove(await em.findOneOrFail(Label, 40, { populate: ['boards'] })));
-      expect(changes).toEqual(['Board#1.labels', 'Board#2.labels', 'Label#40.boards']);
+      expect(changes).toEqual(['Board#1.labels', 'Board#2.labels', 'Label#40.boards', 'Label#40.stuckOn']);
       expect(await members('select board_id as id from cc_board_labels')).toEqual([2]);
     });
   });
@@ -230,6 +230,15 @@ describe('collectionChanges()', () => {
       expect(await members('select label_id as id from cc_board_labels where board_id = 1')).toEqual([41]);
     });
 
+    it('reports both sides of a pivot row created or deleted as an entity of its own', async () => {
+      const created = await flushed((em) => void em.create(Sticker, { board: em.getReference(Board, 1), label: em.getReference(Label, 41) }));
+      expect(created).toEqual(['Board#1.stickers', 'Label#41.stuckOn']);
+      expect(await members('select label_id as id from cc_sticker where board_id = 1')).toEqual([41]);
+      const deleted = await flushed(async (em) => em.remove(await em.findOneOrFail(Sticker, { board: 1, label: 41 })));
+      expect(deleted).toEqual(['Board#1.stickers', 'Label#41.stuckOn']);
+      expect(await members('select label_id as id from cc_sticker')).toEqual([]);
+    });
+
     it('leaves out collections that are not declared', async () => {
       declared = { Board: ['labels'] };
       const changes = await flushed(async (em) => {
@@ -272,5 +281,16 @@ describe(`MikroORM ${MIKRO_ORM_MAJOR}'s unit of work at onFlush, as collection-c
     expect(seen).toEqual([['labels', [40, 41]]]);
     await flushed(async (em) => (await em.findOneOrFail(Board, 1)).labels.removeAll());
     expect(seen).toEqual([['labels', undefined]]);
+  });
+
+  it('an entity’s metadata lists, in referencingProperties, the collections of other entities whose members it is', async () => {
+    const em = db.orm.em.fork();
+    const label = em.getReference(Label, 40);
+    const card = await em.findOneOrFail(Card, 10);
+    expect(metaOf(label).className).toBe('Label');
+    const referencing = (entity: object): string[] => metaOf(entity).referencingProperties.map((r) => `${r.meta.className}.${r.prop.name}:${r.prop.kind}`);
+    expect(referencing(label)).toContain('Board.labels:m:n');
+    expect(referencing(card)).toContain('Board.cards:1:m');
+    expect(referencing(card.board)).toContain('Label.boards:m:n');
   });
 });

@@ -4,7 +4,8 @@ import { Entity, ManyToMany, ManyToOne, OneToMany, PrimaryKey, Property } from '
 /**
  * The owners and members of collection-changes.integration.test.ts: a board's cards (1:m with
  * orphan removal and cascaded removes), its pins (1:m, the member's foreign key nullable), its
- * labels (m:n, owning side) and a label's boards (the inverse side).
+ * labels (m:n, owning side) and a label's boards (the inverse side); its stickers, a many-to-many
+ * whose pivot rows are an entity, `Sticker`.
  */
 @Entity({ tableName: 'cc_board' })
 export class Board {
@@ -22,6 +23,9 @@ export class Board {
 
   @ManyToMany({ entity: () => Label, inversedBy: 'boards' })
   labels = new Collection<Label>(this);
+
+  @ManyToMany({ entity: () => Label, inversedBy: 'stuckOn', pivotEntity: () => Sticker })
+  stickers = new Collection<Label>(this);
 }
 
 @Entity({ tableName: 'cc_card' })
@@ -55,6 +59,19 @@ export class Label {
 
   @ManyToMany({ entity: () => Board, mappedBy: 'labels' })
   boards = new Collection<Board>(this);
+
+  @ManyToMany({ entity: () => Board, mappedBy: 'stickers' })
+  stuckOn = new Collection<Board>(this);
 }
 
-export const COLLECTION_ENTITIES = [Board, Card, Pin, Label];
+/** The pivot entity of `Board.stickers`: its rows may be written as entities of their own. */
+@Entity({ tableName: 'cc_sticker' })
+export class Sticker {
+  @ManyToOne({ entity: () => Board, primary: true })
+  board!: Board;
+
+  @ManyToOne({ entity: () => Label, primary: true })
+  label!: Label;
+}
+
+export const COLLECTION_ENTITIES = [Board, Card, Pin, Label, Sticker];
