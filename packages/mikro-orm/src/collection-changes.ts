@@ -110,9 +110,15 @@ interface PivotLink {
   readonly prop: EntityProperty;
 }
 
+const pivotLinksOf = new WeakMap<EntityMetadata, PivotLink[]>();
+const referencingOf = new WeakMap<EntityMetadata, { meta: EntityMetadata; prop: EntityProperty }[]>();
+
 /** For an entity mapped as a many-to-many's `pivotEntity` (MikroORM 6 names it by class name, 7 by class). */
 function pivotLinks(meta: EntityMetadata): PivotLink[] {
-  const out: PivotLink[] = [];
+  let out = pivotLinksOf.get(meta);
+  if (out !== undefined) return out;
+  out = [];
+  pivotLinksOf.set(meta, out);
   const fks = meta.relations.filter((p) => p.kind === ReferenceKind.MANY_TO_ONE);
   for (const ownerFk of fks) {
     const ownerMeta = ownerFk.targetMeta as EntityMetadata | undefined;
@@ -134,6 +140,8 @@ function pivotLinks(meta: EntityMetadata): PivotLink[] {
  */
 function pivotRowOf(uow: UnitOfWork, out: ChangeList, cs: ChangeSet<AnyEntity>, link: PivotLink): void {
   const entity = cs.entity as Row;
+  const payload = cs.payload as Row;
+  if (cs.type === ChangeSetType.UPDATE && !(link.ownerFk in payload) && !(link.memberFk in payload)) return; // its other columns changed
   const original = cs.type === ChangeSetType.CREATE ? undefined : originalDataOf(uow, cs);
   const inverse = counterpartName(link.prop);
   const memberMeta = link.prop.targetMeta as EntityMetadata;
@@ -203,7 +211,10 @@ class ChangeList {
 
 /** Collections of other entities (or of this one) whose members are of this entity's class. */
 function referencingCollections(meta: EntityMetadata): { meta: EntityMetadata; prop: EntityProperty }[] {
-  const out: { meta: EntityMetadata; prop: EntityProperty }[] = [];
+  let out = referencingOf.get(meta);
+  if (out !== undefined) return out;
+  out = [];
+  referencingOf.set(meta, out);
   const seen = new Set<EntityProperty>();
   for (const m of meta.root === undefined || meta.root === meta ? [meta] : [meta, meta.root]) {
     for (const ref of m.referencingProperties ?? []) {
