@@ -20,6 +20,10 @@ export interface Scenario<P extends ScenarioParams> {
   summary?(): string;
   /** Also check, after settling, that a fill of each object makes every tier answer it (`World.refill`). */
   readonly liveness?: boolean;
+  /** Checks of the scenario's own objects once the world has settled (they add to `world.problems`). */
+  check?(world: World): Promise<void>;
+  /** Closes what `setup` opened beside the world's processes (run before `world.close()`). */
+  close?(world: World): Promise<void>;
 }
 
 export interface RaceReport {
@@ -60,8 +64,10 @@ export async function runRaces<P extends ScenarioParams>(
           world.gates.scheduler = s;
           await drive(s, Promise.allSettled(launch()));
           await world.settle();
+          await scenario.check?.(world);
           if (scenario.liveness === true && naive === undefined) await world.refill();
         } finally {
+          await scenario.close?.(world);
           await world.close();
           times.push(performance.now() - t0);
         }

@@ -458,7 +458,7 @@ interface ReadWindow {
 }
 
 /** Replaces part of the protocol with a naive design (see `Naive`). */
-function makeNaive(tier: CacheTier, how: Naive): void {
+export function makeNaive(tier: CacheTier, how: Naive): void {
   const fill = tier.fill.bind(tier);
   const lookup = tier.lookup.bind(tier);
   switch (how) {
