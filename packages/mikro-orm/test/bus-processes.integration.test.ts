@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { loadavg } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { startRedis, type ServiceHandle } from '../../../test-support/services';
 import { TcpProxy } from '../../../test-support/tcp-proxy';
@@ -25,6 +26,7 @@ const now = (): number => performance.timeOrigin + performance.now();
 
 let db: TestOrm;
 let seq = 0;
+let titles = 0;
 
 beforeAll(async () => {
   db = await openOrm('procs');
@@ -67,7 +69,8 @@ async function writeRound(writers: readonly Proc[], round: number): Promise<Writ
   return Promise.all(
     writers.map(async (p, i) => {
       const id = 1 + ((round * writers.length + i) % ROWS);
-      const m = await p.ask({ op: 'write', id, title: `round ${round} by ${p.index}` }, 'wrote');
+      // A title no earlier write used: the flush must change the row (or it commits nothing).
+      const m = await p.ask({ op: 'write', id, title: `write ${++titles} (round ${round}, process ${p.index})` }, 'wrote');
       expect(m.committedAt).toBeGreaterThan(0);
       expect(m.publishedAt).toBeGreaterThanOrEqual(m.committedAt);
       return { by: p.index, id: m.id, version: m.version, committedAt: m.committedAt, publishedAt: m.publishedAt, flushedAt: m.flushedAt };
@@ -150,7 +153,8 @@ describe.each([
         `p50 ${ms(latency.p50)}, p99 ${ms(latency.p99)}, max ${ms(latency.max)} ` +
         `(commit → shared tiers invalidated and keys published: p50 ${ms(invalidating.p50)}, p99 ${ms(invalidating.p99)}; ` +
         `published → last drop: p50 ${ms(onTheBus.p50)}, p99 ${ms(onTheBus.p99)}); stale reads after that: ${stale.length}; ` +
-        `served by memory ${reads.length - redisReads}, Redis ${redisReads - databaseReads}, the database ${databaseReads}\n`,
+        `served by memory ${reads.length - redisReads}, Redis ${redisReads - databaseReads}, the database ${databaseReads}; ` +
+        `event-loop delay in the processes p99 ${all.map((r) => r.loopDelayMs.p99.toFixed(1)).join(' / ')} ms; load average ${loadavg()[0]!.toFixed(1)}\n`,
     );
     expect(stale).toEqual([]);
     expect(errorsOf(all)).toEqual([]);

@@ -5,7 +5,7 @@
  * what it saw, all times on one clock shared by every process (performance.timeOrigin + now()).
  */
 import 'reflect-metadata';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { EventSubscriber } from '@mikro-orm/core';
 import { ChainedStore, ProcessMemoryStore, type BusState } from '@stockpyle/core';
@@ -30,6 +30,9 @@ const commitClock: EventSubscriber = {
 const reads: ReadRecord[] = [];
 const states: { state: BusState; at: number }[] = [];
 let reading = false;
+/** How late this process's event loop runs its callbacks: a message that arrived waits that long to be read. */
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
 let loop: Promise<void> = Promise.resolve();
 
 async function main(): Promise<void> {
@@ -112,7 +115,9 @@ async function main(): Promise<void> {
             errors: errors.splice(0),
             redisReads: redis.calls('lookup', 'get', 'batchGet'),
             databaseReads: database.calls('get', 'batchGet'),
+            loopDelayMs: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6 },
           };
+          loopDelay.reset();
           redis.resetCounts();
           database.resetCounts();
           process.send!(report);
@@ -131,6 +136,9 @@ async function main(): Promise<void> {
   });
   process.send!({ type: 'ready' });
 }
+
+// The parent is gone (a failed or interrupted test): nothing may keep reading on its servers.
+process.on('disconnect', () => process.exit(1));
 
 main().catch((error: unknown) => {
   process.send!({ type: 'failed', error: String((error as Error)?.stack ?? error) });

@@ -37,6 +37,8 @@ export interface ChildReport {
   readonly errors: string[];
   readonly redisReads: number;
   readonly databaseReads: number;
+  /** The event loop's delay since the last report (monitorEventLoopDelay at 1 ms resolution, so at least ~1 ms). */
+  readonly loopDelayMs: { readonly p50: number; readonly p99: number };
 }
 
 export type ChildMessage =

@@ -73,8 +73,12 @@ export class Proc {
   }
 
   async quit(): Promise<void> {
-    if (this.#child.exitCode !== null || this.#failure !== undefined) {
+    if (this.#child.exitCode !== null) return;
+    if (this.#failure !== undefined || this.#pending !== undefined) {
+      // A child that failed, or is stuck in a request of a failed test: it has nothing to close cleanly.
+      const exited = new Promise((resolve) => this.#child.once('exit', resolve));
       this.#child.kill('SIGKILL');
+      await exited;
       return;
     }
     const exited = new Promise((resolve) => this.#child.once('exit', resolve));
