@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   const redis = CountingStore.wrap(new RedisStore({ url: config.storeUrl, prefix: config.prefix }));
   const database = CountingStore.wrap(new MikroOrmStore({ orm }));
   const memory = new ProcessMemoryStore();
-  const bus = new RedisBus({ url: config.busUrl, prefix: config.prefix, name: `bus-${config.index}`, timeout: 300 });
+  const bus = new RedisBus({ url: config.busUrl, prefix: config.prefix, name: `bus-${config.index}` });
   const chain = new ChainedStore([memory, redis, database], { bus, maxStaleWhileDisconnected: config.maxStale, name: `chain-${config.index}` });
   const errors: string[] = [];
   chain.on('error', (e) => errors.push(`${e.operation}: ${String(e.error)}`));

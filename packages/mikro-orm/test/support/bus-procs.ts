@@ -125,19 +125,38 @@ export function anchorOf(id: number): string {
   return new KeyBuilder().relativeKeysOf(metadataOf(probe), probe)[0]!;
 }
 
-/** When the last of `listeners` (other than the writer) had dropped each write's key; undefined while one has not heard of it. */
+/**
+ * When the last of `listeners` (other than the writer) had dropped each write's key: by the
+ * message, or by a resync (a `connected` clears the whole first tier: a subscription that broke and
+ * came back may have missed the message); undefined while one has done neither.
+ */
 export function dropTimes(writes: readonly Write[], listeners: readonly Proc[]): (number | undefined)[] {
   return writes.map((w) => {
     const anchor = anchorOf(w.id);
     let last = 0;
     for (const proc of listeners) {
       if (proc.index === w.by) continue;
-      const heard = proc.receipts.find((r) => r.at >= w.committedAt && r.key.split(' ')[0] === anchor);
-      if (heard === undefined) return undefined;
-      last = Math.max(last, heard.at);
+      const heard = proc.receipts.find((r) => r.at >= w.committedAt && r.key.split(' ')[0] === anchor)?.at ?? Infinity;
+      const resynced = proc.states.find((s) => s.state === 'connected' && s.at >= w.committedAt)?.at ?? Infinity;
+      const dropped = Math.min(heard, resynced);
+      if (dropped === Infinity) return undefined;
+      last = Math.max(last, dropped);
     }
     return last;
   });
+}
+
+/** How many of `writes` reached some listener by a resync rather than by their message. */
+export function droppedByResync(writes: readonly Write[], listeners: readonly Proc[]): number {
+  return writes.filter((w) => {
+    const anchor = anchorOf(w.id);
+    return listeners.some((proc) => {
+      if (proc.index === w.by) return false;
+      const heard = proc.receipts.find((r) => r.at >= w.committedAt && r.key.split(' ')[0] === anchor)?.at ?? Infinity;
+      const resynced = proc.states.find((s) => s.state === 'connected' && s.at >= w.committedAt)?.at ?? Infinity;
+      return resynced < heard;
+    });
+  }).length;
 }
 
 /** The newest version of row `id` among `writes` whose time (by `when`) is before `t`; 1 (the seed) if none. */
