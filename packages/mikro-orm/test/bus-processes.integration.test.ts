@@ -20,6 +20,8 @@ const MAX_STALE = 300;
 /** Writes per process in the coherence phase (one round: every process writes a row of its own). */
 const ROUNDS = 50;
 const READ_EVERY_MS = 2;
+/** Rounds of the same writes with the read loops stopped. */
+const QUIET_ROUNDS = 25;
 
 const pause = (msToWait: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, msToWait));
 const now = (): number => performance.timeOrigin + performance.now();
@@ -148,6 +150,16 @@ describe.each([
     await reading(procs, false);
     const all = await reports(procs);
     const drops = await heard(writes, procs);
+    // The same rounds with the read loops stopped: what the bus path costs when the processes are idle.
+    const quiet: Write[] = [];
+    for (let round = ROUNDS; round < ROUNDS + QUIET_ROUNDS; round++) {
+      const batch = await writeRound(procs, round);
+      await heard(batch, procs);
+      quiet.push(...batch);
+    }
+    const quietDrops = await heard(quiet, procs);
+    const idle = percentiles(quiet.map((w, i) => quietDrops[i]! - w.committedAt));
+    const idleBus = percentiles(quiet.map((w, i) => quietDrops[i]! - w.publishedAt));
 
     const latency = percentiles(writes.map((w, i) => drops[i]! - w.committedAt));
     const resynced = droppedByResync(writes, procs);
@@ -165,7 +177,9 @@ describe.each([
         `(its subscription broke and came back); stale reads after that: ${stale.length}; ` +
         `served by memory ${reads.length - redisReads}, Redis ${redisReads - databaseReads}, the database ${databaseReads}; ` +
         `event-loop delay in the processes p99 ${all.map((r) => r.loopDelayMs.p99.toFixed(1)).join(' / ')} ms; load average ${loadavg()[0]!.toFixed(1)}; ` +
-        `tier or bus errors the chains reported (and skipped): ${reportedOf(all)}\n`,
+        `tier or bus errors the chains reported (and skipped): ${reportedOf(all)}\n` +
+        `bus [${topology}], reads stopped: ${quiet.length} commits; commit → last drop p50 ${ms(idle.p50)}, p99 ${ms(idle.p99)}, max ${ms(idle.max)}; ` +
+        `published → last drop p50 ${ms(idleBus.p50)}, p99 ${ms(idleBus.p99)}\n`,
     );
     expect(stale).toEqual([]);
     expect(errorsOf(all)).toEqual([]);
