@@ -19,10 +19,17 @@ function packageOf(request) {
   return request.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
 }
 
+/** Where the stack under test redirects `request`: the specifier to resolve and the folder to resolve it from. */
+function stackTarget(request) {
+  if (stack === undefined) return undefined;
+  const target = aliases[request] ?? request;
+  return held.has(packageOf(target)) ? { request: target, basedir: stackDir } : undefined;
+}
+
 module.exports = function resolve(request, options) {
-  if (stack !== undefined) {
-    const target = aliases[request] ?? request;
-    if (held.has(packageOf(target))) return options.defaultResolver(target, { ...options, basedir: stackDir });
-  }
+  const redirected = stackTarget(request);
+  if (redirected !== undefined) return options.defaultResolver(redirected.request, { ...options, basedir: redirected.basedir });
   return options.defaultResolver(request, options);
 };
+// For test-support/stack-require.cjs, which does the same for child processes.
+module.exports.stackTarget = stackTarget;

@@ -5,6 +5,7 @@ import 'reflect-metadata';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchCase, BenchContext, ServiceName } from './case';
+import { busWrite } from './cases/bus-write';
 import { coalescing } from './cases/coalescing';
 import { coldBatch } from './cases/cold-batch';
 import { entityHit } from './cases/entity-hit';
@@ -19,7 +20,7 @@ import { closeDatabaseStack } from './database-stack';
 import { describeMachine, renderReport, type CaseReport } from './report';
 import { startServices, type RunningServices } from './services';
 
-const CASES: readonly BenchCase[] = [firstTierHit, memcachedHit, redisBatch, coldBatch, coalescing, stampede, memoryBound, entityHit, largeBatch, underWrites];
+const CASES: readonly BenchCase[] = [firstTierHit, memcachedHit, redisBatch, coldBatch, coalescing, stampede, memoryBound, entityHit, largeBatch, underWrites, busWrite];
 
 interface Args {
   quick: boolean;

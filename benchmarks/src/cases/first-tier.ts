@@ -3,9 +3,11 @@ import { memoryDriver } from 'bentocache/drivers/memory';
 import { createCache } from 'cache-manager';
 import { LRUCache } from 'lru-cache';
 import { ChainedStore, ProcessMemoryStore } from '@stockpyle/core';
+import { RedisBus } from '@stockpyle/redis';
+import { busConnected } from '../bus-connected';
 import type { BenchCase } from '../case';
 import { KEY_COUNT, Item, makeItem, shuffledIds } from '../fixtures';
-import { atLeast, atMost, context, med, measureRows, now } from '../harness';
+import { atLeast, atMost, context, exactly, med, measureRows, now } from '../harness';
 import { MapDatabase } from '../map-database';
 
 let sink: unknown;
@@ -14,7 +16,8 @@ let sink: unknown;
 export const firstTierHit: BenchCase = {
   id: 1,
   title: 'Hit in the first tier (ProcessMemoryStore)',
-  needs: [],
+  // Redis for the bus row: the hit path with a live subscription beside it.
+  needs: ['redis'],
   async run(ctx) {
     const ids = shuffledIds(KEY_COUNT);
     const items = ids.map(makeItem);
@@ -31,6 +34,15 @@ export const firstTierHit: BenchCase = {
     const database = new MapDatabase(items);
     const chain = new ChainedStore([memory, database]);
     await chain.batchPut(items);
+
+    // The same chain with a bus (issue 12): filled once subscribed (a `connected` clears the tier).
+    const bus = new RedisBus({ url: ctx.urls.redis!, prefix: 'bench-first-tier' });
+    const busMemory = new ProcessMemoryStore({ max: KEY_COUNT * 2 });
+    const busDatabase = new MapDatabase(items);
+    const busChain = new ChainedStore([busMemory, busDatabase], { bus });
+    await busConnected(bus);
+    await busChain.batchPut(items);
+    busDatabase.reads = 0;
 
     const cacheManager = createCache();
     for (const item of items) await cacheManager.set(`item:${item.id}`, item);
@@ -97,6 +109,16 @@ export const firstTierHit: BenchCase = {
           },
         },
         {
+          id: 'chain-bus',
+          label: 'the same chain with a RedisBus attached (subscribed)',
+          unit: 'ns/op',
+          async run() {
+            const start = now();
+            for (let i = 0; i < fastOps; i++) sink = await busChain.get(Item, { id: ids[i % n]! });
+            return (now() - start) / fastOps;
+          },
+        },
+        {
           id: 'cache-manager',
           label: 'cache-manager 7 + keyv memory `await get(key)`',
           unit: 'ns/op',
@@ -120,7 +142,10 @@ export const firstTierHit: BenchCase = {
       ctx.runs,
     );
     if (!(sink === undefined || typeof sink === 'object')) throw new Error('unreachable');
-    await Promise.all([chain.release(), cacheManager.disconnect(), bento.disconnectAll()]);
+    // Every get of the bus row was a hit: none reached the "database" below.
+    const busMisses = busDatabase.reads;
+    await Promise.all([chain.release(), busChain.release(), cacheManager.disconnect(), bento.disconnectAll()]);
+    await bus.release();
     const chainNs = med(rows, 'chain');
     return {
       rows,
@@ -130,6 +155,8 @@ export const firstTierHit: BenchCase = {
         context('chain.get hit / lru-cache get with a string key', chainNs / med(rows, 'lru-string')),
         context('cache-manager hit / awaited lru-cache get: the most any awaited get could reach', med(rows, 'cache-manager') / med(rows, 'lru-await')),
         context('peek (synchronous part) / lru-cache get', med(rows, 'peek') / med(rows, 'lru')),
+        atMost('chain.get hit with a bus / without (issue 12: the same within noise)', med(rows, 'chain-bus') / chainNs, 1.1),
+        exactly('reads below the first tier during the bus row (all hits)', busMisses, 0),
         atLeast('cache-manager hit / chain.get hit', med(rows, 'cache-manager') / chainNs, 10),
         atLeast('bentocache L1 hit / chain.get hit', med(rows, 'bentocache') / chainNs, 15),
       ],
