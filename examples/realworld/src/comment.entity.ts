@@ -1,0 +1,27 @@
+import { OptionalProps } from '@mikro-orm/core';
+import { Entity, ManyToOne, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
+import { Article } from './article.entity';
+import { User } from './user.entity';
+
+@Entity({ tableName: 'realworld_comment' })
+export class Comment {
+  declare [OptionalProps]?: 'id' | 'createdAt' | 'updatedAt';
+
+  @PrimaryKey({ type: 'integer', autoincrement: true })
+  id!: number;
+
+  @Property({ type: 'text' })
+  body!: string;
+
+  @Property({ type: 'Date' })
+  createdAt: Date = new Date();
+
+  @Property({ type: 'Date', onUpdate: () => new Date() })
+  updatedAt: Date = new Date();
+
+  @ManyToOne({ entity: () => User })
+  author!: User;
+
+  @ManyToOne({ entity: () => Article })
+  article!: Article;
+}
