@@ -1,4 +1,4 @@
-import { Collection, OptionalProps } from '@mikro-orm/core';
+import { Collection, OptionalProps, type Rel } from '@mikro-orm/core';
 import { Entity, ManyToMany, ManyToOne, OneToMany, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { Stockpyle } from '@stockpyle/core';
 import { Comment } from './comment.entity';
@@ -33,7 +33,7 @@ export class Article {
   updatedAt: Date = new Date();
 
   @ManyToOne({ entity: () => User })
-  author!: User;
+  author!: Rel<User>;
 
   @ManyToMany({ entity: () => Tag, pivotTable: 'realworld_article_tags' })
   tags = new Collection<Tag>(this);

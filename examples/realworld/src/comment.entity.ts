@@ -1,8 +1,9 @@
-import { OptionalProps } from '@mikro-orm/core';
+import { OptionalProps, type Rel } from '@mikro-orm/core';
 import { Entity, ManyToOne, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { Article } from './article.entity';
 import { User } from './user.entity';
 
+/** `Rel<>` keeps the decorator metadata from touching a class of a circular import before it exists. */
 @Entity({ tableName: 'realworld_comment' })
 export class Comment {
   declare [OptionalProps]?: 'id' | 'createdAt' | 'updatedAt';
@@ -20,8 +21,8 @@ export class Comment {
   updatedAt: Date = new Date();
 
   @ManyToOne({ entity: () => User })
-  author!: User;
+  author!: Rel<User>;
 
   @ManyToOne({ entity: () => Article })
-  article!: Article;
+  article!: Rel<Article>;
 }

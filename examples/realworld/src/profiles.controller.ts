@@ -1,4 +1,4 @@
-import { Controller, Delete, Get, Param, Post, UseGuards } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { AuthGuard, OptionalAuthGuard, Viewer } from './auth';
 import { ProfilesService } from './profiles.service';
 import type { User } from './user.entity';
@@ -15,6 +15,7 @@ export class ProfilesController {
   }
 
   @Post('follow')
+  @HttpCode(200)
   @UseGuards(AuthGuard)
   async follow(@Param('username') username: string, @Viewer() viewer: User): Promise<{ profile: ProfileView }> {
     return { profile: await this.profiles.follow(username, viewer) };
