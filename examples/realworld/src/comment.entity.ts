@@ -17,8 +17,9 @@ export class Comment {
   @Property({ type: 'Date' })
   createdAt: Date = new Date();
 
+  /** Equal to `createdAt` until the first change. */
   @Property({ type: 'Date', onUpdate: () => new Date() })
-  updatedAt: Date = new Date();
+  updatedAt: Date = new Date(this.createdAt);
 
   @ManyToOne({ entity: () => User })
   author!: Rel<User>;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { MikroORM } from '@mikro-orm/postgresql';
+import { KeyBuilder } from '@stockpyle/core';
 import { Redis } from 'ioredis';
 import { serviceUrl } from '../../../../test-support/test-environment';
 import { ormConfig } from '../../src/orm-config';
@@ -35,6 +36,18 @@ export async function dropRedisPrefix(prefix: string): Promise<void> {
   try {
     const keys = await client.keys(`*${prefix}*`);
     if (keys.length > 0) await client.del(...keys);
+  } finally {
+    await client.quit();
+  }
+}
+
+/** How many connections listen on the bus channel of this prefix (RedisBus's channel, classic pub/sub). */
+export async function busSubscribers(prefix: string): Promise<number> {
+  const client = new Redis(serviceUrl('redis'), { lazyConnect: true });
+  await client.connect();
+  try {
+    const [, count] = (await client.call('PUBSUB', 'NUMSUB', `${new KeyBuilder(prefix).namespace}bus`)) as [string, number];
+    return Number(count);
   } finally {
     await client.quit();
   }
