@@ -72,8 +72,10 @@ export function realworldCache(options: RealworldCacheOptions): RealworldCache {
     subscriber: { store: 'default' },
   };
   const orm: Partial<Options> = {
-    // The ORM-side second-level cache (MikroORM's own find/findOne/populate served by the chain
-    // above) is switched on here, by one option, once @stockpyle/mikro-orm has it.
+    // The ORM-side second-level cache (the app's own em.findOne / findOneOrFail / populate served
+    // by the chain above) is switched on here, by one option, once @stockpyle/mikro-orm has it.
+    // If that option needs the chain itself, which exists only once the ORM does, it goes in
+    // `buildChain`, where both are at hand.
   };
   return { imports: [StockpyleModule.forRootAsync(stockpyle)], orm };
 }
