@@ -26,7 +26,12 @@ const EXPECTED_WARM_CACHED: Record<string, number> = {
 /** Most statements with the cache, as a share of those without. Target: 0.5. */
 const MAX_CACHED_SHARE = 1;
 
-/** Timestamps are made at write time in each run: each distinct one becomes `<t1>`, `<t2>`… in order of first appearance. */
+/**
+ * Timestamps are made at write time in each run: each distinct one becomes `<t1>`, `<t2>`… in
+ * order of first appearance, so the runs must agree on which timestamps are equal and on their
+ * order of appearance (a stale `updatedAt` shows). Writes of one run are requests apart, with the
+ * other runs' requests in between, so two of them never fall in one millisecond.
+ */
 class TimestampNames {
   readonly #names = new Map<string, string>();
 
