@@ -31,10 +31,24 @@ const SERVED_OPTIONS = new Set([
   'visited',
   'ctx',
   'em',
+  'where',
+  'dataloader',
 ]);
 
-/** True when the options leave nothing the caches cannot answer (see `SERVED_OPTIONS`). */
-export function servedOptions(options: Row | undefined): boolean {
+/** `undefined`, `{}`, `[]`, or objects and arrays of nothing else: what `Collection.init` passes as `where` and `orderBy`. */
+function isBlank(value: unknown): boolean {
+  if (value === undefined || value === null) return true;
+  if (Array.isArray(value)) return value.every(isBlank);
+  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) return Object.values(value).every(isBlank);
+  return false;
+}
+
+/**
+ * True when the options leave nothing the caches cannot answer (see `SERVED_OPTIONS`). A `schema`
+ * is answered only when it is the one the ORM reads anyway (`schema` of the config or the entity),
+ * as `wrap(ref).init()` passes.
+ */
+export function servedOptions(options: Row | undefined, defaultSchema?: string): boolean {
   if (options === undefined) return true;
   for (const name in options) {
     const value = options[name];
@@ -48,12 +62,20 @@ export function servedOptions(options: Row | undefined): boolean {
         if (value !== 'infer' && value !== 'all') return false;
         break;
       case 'orderBy':
-        if (!Utils.isEmpty(value) && !(Array.isArray(value) && value.every((o) => Utils.isEmpty(o)))) return false;
+      case 'where':
+        if (!isBlank(value)) return false;
         break;
       case 'disableIdentityMap':
+        // MikroORM then reads in a fork of its own, with `disableIdentityMap: false`: that read is served.
         if (value !== false) return false;
         break;
+      case 'filters':
+        // Turning a filter off could not be matched by the store's own reads, which apply the defaults.
+        if (value === false || (typeof value === 'object' && value !== null && Object.values(value).some((v) => v === false))) return false;
+        break;
       case 'schema':
+        if (value !== defaultSchema) return false;
+        break;
       case 'exclude':
       case 'fields':
       case 'populateFilter':

@@ -28,7 +28,7 @@ function cacheOf(em: EntityManager): Cache | undefined {
   if (cache !== undefined) return cache;
   for (const s of events.getSubscribers()) {
     const chain = s instanceof StockpyleSubscriber ? s.readThroughFor(em) : undefined;
-    if (chain !== undefined) cache ??= { chain, subscriber: s };
+    if (chain !== undefined) cache ??= { chain, subscriber: s as StockpyleSubscriber };
   }
   if (cache !== undefined) caches.set(events, cache);
   return cache;
@@ -68,8 +68,8 @@ export function stockpyleEntityManager<B extends EntityManagerClass>(Base: B): B
     override async populate(entities: any, populate: any, options?: any): Promise<any> {
       const em = this.getContext() as this;
       const list = Utils.asArray(entities) as object[];
-      const cache = list.length === 0 || isReadingDatabase() || !servedOptions(options) ? undefined : cacheOf(em);
       const meta = list.length === 0 ? undefined : helper(list[0]!).__meta;
+      const cache = meta === undefined || isReadingDatabase() || !servedOptions(options, defaultSchema(em, meta)) ? undefined : cacheOf(em);
       if (cache === undefined || meta === undefined || populate === false) return super.populate(entities, populate, options);
       await walk(em, meta, list, await preparedPopulate(em, meta, populate, options?.filters), options ?? {}, (es, hints, o) => super.populate(es, hints as never, o as never));
       return entities;
@@ -90,14 +90,13 @@ interface Read {
 
 /** Whether the caches may answer this read, and how; `undefined` sends it to the database untouched. */
 async function plan(em: EntityManager, name: unknown, where: unknown, options: Options | undefined, many: boolean): Promise<Read | undefined> {
-  if (isReadingDatabase() || !servedOptions(options)) return undefined;
+  if (isReadingDatabase()) return undefined;
   const cache = cacheOf(em);
   if (cache === undefined) return undefined;
   const meta = em.getMetadata().find(name as never) as EntityMetadata | undefined;
-  if (meta === undefined || meta.virtual || meta.embeddable) return undefined;
+  if (meta === undefined || meta.virtual || meta.embeddable || !servedOptions(options, defaultSchema(em, meta))) return undefined;
   const keyed = keyQueriesOf(meta, where, many);
   if (keyed === undefined) return undefined;
-  if (options?.filters !== undefined && !Utils.isEmpty(em.config.get('filters'))) return undefined;
   if (await filtersApply(em, meta, options?.filters, options ?? {})) return undefined;
   if (cache.subscriber.wroteInTransaction(em, meta)) return undefined;
   const refresh = options?.refresh === true;
@@ -105,6 +104,11 @@ async function plan(em: EntityManager, name: unknown, where: unknown, options: O
   if (refresh && !keyed.queries.every((q) => isPrimaryKeyQuery(meta, q) && loaded(em, meta, q) === undefined)) return undefined;
   await flushBeforeRead(em, meta, options ?? {});
   return { meta, shape: keyed.shape, queries: keyed.queries, cache, refresh };
+}
+
+/** The schema a read of this entity uses when none is given. */
+function defaultSchema(em: EntityManager, meta: EntityMetadata): string | undefined {
+  return meta.schema ?? (em.config.get('schema') as string | undefined);
 }
 
 function isPrimaryKeyQuery(meta: EntityMetadata, query: Row): boolean {

@@ -92,7 +92,7 @@ describe.each(tiers)('stockpyleEntityManager over [%s, MikroOrmStore]', (tierNam
       await warm(post.slug);
       const em = fork();
       const found = await em.findOneOrFail(Post, { slug: post.slug });
-      expect(em.getUnitOfWork().getById(Post.name, post.id)).toBe(found);
+      expect(em.getUnitOfWork().getIdentityMap().values()).toContain(found);
       expect(wrap(found, true).__em).toBe(em);
       await em.flush();
       expect(db.log.statements).toEqual([]);
@@ -213,6 +213,16 @@ describe.each(tiers)('stockpyleEntityManager over [%s, MikroOrmStore]', (tierNam
     });
   });
 
+  it('serves disableIdentityMap into a fork of its own, as MikroORM reads it: not in the asking identity map', async () => {
+    const { post } = await seed();
+    await warm(post.slug);
+    const em = fork();
+    const found = await em.findOneOrFail(Post, { slug: post.slug }, { disableIdentityMap: true });
+    expect(found.title).toBe(post.title);
+    expect(em.getUnitOfWork().getIdentityMap().values()).not.toContain(found);
+    expect(db.log.statements).toEqual([]);
+  });
+
   describe('find()', () => {
     it('serves { id: { $in } } with populate from the caches', async () => {
       const a = await seed();
@@ -241,7 +251,6 @@ describe.each(tiers)('stockpyleEntityManager over [%s, MikroOrmStore]', (tierNam
         db.log.reset();
         return em.findOne(Post, post.id, { refresh: true });
       }],
-      ['disableIdentityMap', (em, post) => em.findOne(Post, { slug: post.slug }, { disableIdentityMap: true })],
       ['the result cache', (em, post) => em.findOne(Post, { slug: post.slug }, { cache: 1000 })],
       ['a find with a limit', (em, post) => em.find(Post, { id: { $in: [post.id] } }, { limit: 1 })],
       ['a find with an order', (em, post) => em.find(Post, { id: { $in: [post.id] } }, { orderBy: { title: 'asc' } })],
