@@ -64,7 +64,7 @@ describe.each(tiers)('declared collections over [%s, MikroOrmStore]', (tierName,
   const schema = (): string => db.orm.config.get('schema') as string;
   /** The owning side's pivot table and columns, from the ORM's metadata. */
   function pivot(cls: Function, prop: string): { table: string; owner: string; member: string } {
-    const p = db.orm.getMetadata().find(cls.name)!.properties[prop as never] as unknown as { pivotTable: string; joinColumns: string[]; inverseJoinColumns: string[] };
+    const p = db.orm.getMetadata().find(cls.name as never)!.properties[prop as never] as unknown as { pivotTable: string; joinColumns: string[]; inverseJoinColumns: string[] };
     return { table: p.pivotTable.split('.').pop()!, owner: p.joinColumns[0]!, member: p.inverseJoinColumns[0]! };
   }
   const comments = (post: Post) => truth(`select id from "${schema()}".blog_remark where post_id = ?`, post.id);
