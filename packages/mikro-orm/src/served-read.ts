@@ -56,7 +56,8 @@ export function servedOptions(options: Row | undefined, defaultSchema?: string):
     if (!SERVED_OPTIONS.has(name)) return false;
     switch (name) {
       case 'lockMode':
-        if (value !== LockMode.NONE && value !== LockMode.OPTIMISTIC) return false;
+        // OPTIMISTIC makes MikroORM check `lockVersion` against the row: the database's business.
+        if (value !== LockMode.NONE) return false;
         break;
       case 'populateWhere':
         if (value !== 'infer' && value !== 'all') return false;

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { LockMode, RequestContext, wrap, type EntityManager as CoreEntityManager } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { ChainedStore, ProcessMemoryStore, type CacheTier } from '@stockpyle/core';
+import { CountingStore } from '@stockpyle/core/testing';
 import { MemcacheStore } from '@stockpyle/memcache';
 import { EntityNotFoundError, getOrFail, keyOf, MikroOrmStore, stockpyleEntityManager, StockpyleSubscriber } from '@stockpyle/mikro-orm';
 import { RedisStore } from '@stockpyle/redis';
@@ -22,6 +23,7 @@ const tiers: [string, () => CacheTier][] = [
 describe.each(tiers)('stockpyleEntityManager over [%s, MikroOrmStore]', (tierName, makeTier) => {
   let db: TestOrm;
   let chain: ChainedStore;
+  let tier: ReturnType<typeof CountingStore.wrap<CacheTier>>;
   let seq = Math.floor(Math.random() * 1_000_000) * 100;
   const next = (): number => (seq += 1);
 
@@ -33,7 +35,8 @@ describe.each(tiers)('stockpyleEntityManager over [%s, MikroOrmStore]', (tierNam
         filters: { titled: { cond: { title: { $ne: '' } }, default: false, entity: ['Post'] } },
       },
     });
-    chain = new ChainedStore([makeTier(), new MikroOrmStore({ orm: db.orm })]);
+    tier = CountingStore.wrap(makeTier());
+    chain = new ChainedStore([tier, new MikroOrmStore({ orm: db.orm })]);
     db.orm.em.getEventManager().registerSubscriber(new StockpyleSubscriber({ store: chain }));
   });
 
@@ -233,6 +236,18 @@ describe.each(tiers)('stockpyleEntityManager over [%s, MikroOrmStore]', (tierNam
       const found = await em.find(Post, { id: { $in: [b.post.id, a.post.id] } }, { populate: ['comments'] });
       expect(found.map((p) => p.id)).toEqual([b.post.id, a.post.id]);
       expect(found.every((p) => p.comments.isInitialized() && p.comments.count() === 2)).toBe(true);
+      expect(db.log.statements).toEqual([]);
+    });
+
+    it('loads each relation of a batch in one round trip to the tier, however many roots', async () => {
+      const seeded = [await seed(), await seed(), await seed()];
+      for (const s of seeded) await warm(s.post.slug);
+      tier.resetCounts();
+      const em = fork();
+      const found = await em.find(Post, { id: { $in: seeded.map((s) => s.post.id) } }, { populate: ['comments', 'tags'] });
+      expect(found.flatMap((p) => p.comments.getItems())).toHaveLength(6);
+      // The posts, their eager authors, the comments' and the tags' entries, the comments, the tags: one lookup each.
+      expect(tier.counts.lookup).toBe(6);
       expect(db.log.statements).toEqual([]);
     });
   });
