@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { helper, RequestContext, type EntityManager, type EntityMetadata } from '@mikro-orm/core';
 import { cloneRow, entityToPlain } from './entity-serializer';
+import { entityName } from './orm-internals';
 
 type Row = Record<string, unknown>;
 
@@ -37,12 +38,16 @@ export function contextEntityManager(em: EntityManager): EntityManager | undefin
 
 /**
  * Hydrates an entity's row (own columns, to-one keys: what a cache tier holds) into `em` the way
- * MikroORM hydrates a database row: the identity map first (an instance already there is merged,
- * its local unflushed changes kept), managed and not dirty. `obj` itself is never attached or changed.
+ * MikroORM hydrates a database row: the identity map first (a loaded instance there is the answer,
+ * as for MikroORM's find by primary key; a reference there is filled in), managed and not dirty. `obj` itself is never attached or changed.
  */
 export function assemble(em: EntityManager, meta: EntityMetadata, obj: object): object {
   const wrapped = helper(obj);
   if (wrapped.__em === em && wrapped.__managed) return obj;
+  // The identity map first, as MikroORM's find by primary key: a loaded instance is the answer as it is.
+  const pk = wrapped.getPrimaryKey();
+  const held = pk === null || pk === undefined ? undefined : (em.getUnitOfWork().getById(entityName(meta) as never, pk as never) as object | undefined);
+  if (held !== undefined && helper(held).__initialized) return held;
   const data = cloneRow(entityToPlain(obj, meta)) as Row;
   const cls = (obj.constructor as { prototype?: { __meta?: EntityMetadata } }).prototype?.__meta?.class ?? meta.class;
   return em.getEntityFactory().create(cls as never, data as never, { merge: true, refresh: false, newEntity: false, initialized: true, convertCustomTypes: false }) as object;

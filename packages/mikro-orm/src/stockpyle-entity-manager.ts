@@ -50,7 +50,7 @@ export function stockpyleEntityManager<B extends EntityManagerClass>(Base: B): B
       if (read === undefined) return super.findOne(name, where, options);
       const [found] = await load(em, read);
       if (found === undefined) return null;
-      await walk(em, read.meta, [found], await preparedPopulate(em, read.meta, options?.populate ?? [], options?.filters), options ?? {}, (es, hints, o) => super.populate(es, hints as never, o as never));
+      await walk(em, read.meta, [found], await hintsFor(em, read.meta, options?.populate, options?.filters), options ?? {}, (es, hints, o) => super.populate(es, hints as never, o as never));
       return found;
     }
 
@@ -60,7 +60,7 @@ export function stockpyleEntityManager<B extends EntityManagerClass>(Base: B): B
       const read = await plan(em, name, where, options, true);
       if (read === undefined) return super.find(name, where, options);
       const found = Utils.unique((await load(em, read)).filter((e): e is object => e !== undefined));
-      await walk(em, read.meta, found, await preparedPopulate(em, read.meta, options?.populate ?? [], options?.filters), options ?? {}, (es, hints, o) => super.populate(es, hints as never, o as never));
+      await walk(em, read.meta, found, await hintsFor(em, read.meta, options?.populate, options?.filters), options ?? {}, (es, hints, o) => super.populate(es, hints as never, o as never));
       return found;
     }
 
@@ -116,11 +116,47 @@ function isPrimaryKeyQuery(meta: EntityMetadata, query: Row): boolean {
   return meta.primaryKeys.length === 1 && keys.length === 1 && keys[0] === meta.primaryKeys[0];
 }
 
-/** The initialized instance the identity map holds for a primary-key query, if any. */
+/**
+ * Per EntityManager, the instances served by an alternate key, so that a second find by that key
+ * in one context is answered by the identity map as a find by primary key is (MikroORM's identity
+ * map knows primary keys only). Checked on use: still in the identity map, still with those values.
+ */
+const byAlternateKey = new WeakMap<EntityManager, Map<string, object>>();
+
+function alternateKey(meta: EntityMetadata, query: Row): string {
+  return `${meta.className}\u0000${JSON.stringify(Object.keys(query).sort().map((a) => [a, String(query[a]), typeof query[a]]))}`;
+}
+
+/** The initialized instance the identity map holds for a query, if any. */
 function loaded(em: EntityManager, meta: EntityMetadata, query: Row): object | undefined {
-  if (!isPrimaryKeyQuery(meta, query)) return undefined;
-  const found = em.getUnitOfWork().getById(entityName(meta) as never, query[meta.primaryKeys[0]!] as never) as object | undefined;
+  if (!isPrimaryKeyQuery(meta, query)) {
+    const found = byAlternateKey.get(em)?.get(alternateKey(meta, query));
+    if (found === undefined || !Object.keys(query).every((a) => (found as Row)[a] === query[a])) return undefined;
+    return byId(em, meta, helper(found).getPrimaryKey()) === found ? found : undefined;
+  }
+  return byId(em, meta, query[meta.primaryKeys[0]!]);
+}
+
+function byId(em: EntityManager, meta: EntityMetadata, pk: unknown): object | undefined {
+  const found = em.getUnitOfWork().getById(entityName(meta) as never, pk as never) as object | undefined;
   return found !== undefined && helper(found).__initialized ? found : undefined;
+}
+
+function remember(em: EntityManager, meta: EntityMetadata, query: Row, entity: object): void {
+  if (isPrimaryKeyQuery(meta, query)) return;
+  let map = byAlternateKey.get(em);
+  if (map === undefined) byAlternateKey.set(em, (map = new Map()));
+  map.set(alternateKey(meta, query), entity);
+}
+
+const eagerOf = new WeakMap<EntityMetadata, boolean>();
+
+/** The hints a find follows; none to compute when nothing is asked and nothing is eager (the common by-key read). */
+async function hintsFor(em: EntityManager, meta: EntityMetadata, populate: unknown, filters: unknown): Promise<Hint[]> {
+  let eager = eagerOf.get(meta);
+  if (eager === undefined) eagerOf.set(meta, (eager = meta.relations.some((p) => p.eager === true)));
+  if (!eager && (populate === undefined || populate === false || (Array.isArray(populate) && populate.length === 0))) return [];
+  return preparedPopulate(em, meta, populate ?? [], filters);
 }
 
 /** The identity map first, then the chain for the rest, each hit hydrated into `em`; in the asked order. */
@@ -128,10 +164,15 @@ async function load(em: EntityManager, read: Read): Promise<(object | undefined)
   const out: (object | undefined)[] = read.queries.map((q) => (read.refresh ? undefined : loaded(em, read.meta, q)));
   const missing = out.flatMap((e, i) => (e === undefined ? [i] : []));
   if (missing.length === 0) return out;
-  const got = await assemblingInto(em, () => read.cache.chain.batchGet(read.meta.class as never, missing.map((i) => read.queries[i]!) as never));
+  const chain = read.cache.chain;
+  const got =
+    missing.length === 1
+      ? [await assemblingInto(em, () => chain.get(read.meta.class as never, read.queries[missing[0]!] as never))]
+      : await assemblingInto(em, () => chain.batchGet(read.meta.class as never, missing.map((i) => read.queries[i]!) as never));
   missing.forEach((i, j) => {
     const obj = got[j] as object | undefined;
     out[i] = obj === undefined ? undefined : assemble(em, helper(obj).__meta, obj);
+    if (out[i] !== undefined) remember(em, read.meta, read.queries[i]!, out[i]!);
   });
   return out;
 }
