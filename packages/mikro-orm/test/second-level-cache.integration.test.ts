@@ -88,6 +88,10 @@ describe.each(tiers)('stockpyleEntityManager over [%s, MikroOrmStore]', (tierNam
       expect(await em.getRepository(Post).findOne({ slug: post.slug })).toBe(bySlug);
       expect(bySlug!.title).toBe(post.title);
       expect(db.log.statements).toEqual([]);
+      // The second find by the alternate key is the identity map's: the tier is not asked again.
+      tier.resetCounts();
+      expect(await em.findOne(Post, { slug: post.slug })).toBe(bySlug);
+      expect(tier.calls()).toBe(0);
     });
 
     it('returns entities managed by the asking EntityManager, not dirty: flushing writes nothing', async () => {
