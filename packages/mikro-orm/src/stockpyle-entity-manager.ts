@@ -124,7 +124,10 @@ function isPrimaryKeyQuery(meta: EntityMetadata, query: Row): boolean {
 const byAlternateKey = new WeakMap<EntityManager, Map<string, object>>();
 
 function alternateKey(meta: EntityMetadata, query: Row): string {
-  return `${meta.className}\u0000${JSON.stringify(Object.keys(query).sort().map((a) => [a, String(query[a]), typeof query[a]]))}`;
+  let key = meta.className;
+  // Typed values, so that the number 1 and the string '1' stay different keys; attributes sorted.
+  for (const a of Object.keys(query).sort()) key += `\u0000${a}\u0000${typeof query[a]}:${String(query[a])}`;
+  return key;
 }
 
 /** The initialized instance the identity map holds for a query, if any. */
