@@ -21,7 +21,10 @@ export function isReadingDatabase(): boolean {
   return direct.getStore() === true;
 }
 
-/** Runs `fn` with `em` as the EntityManager that stores assemble entities into (see `contextEntityManager`). */
+/**
+ * Runs `fn` with `em` as the EntityManager that stores assemble entities into (see
+ * `contextEntityManager`); public as `withEntityManager(em, () => store.get(…))`.
+ */
 export function assemblingInto<T>(em: EntityManager, fn: () => T): T {
   return direct.run(false, () => reading.run(em, fn));
 }

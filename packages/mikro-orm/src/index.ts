@@ -4,6 +4,7 @@ export type { MikroOrmStoreOptions } from './mikro-orm-store';
 export { StockpyleSubscriber } from './stockpyle.subscriber';
 export type { StockpyleSubscriberOptions } from './stockpyle.subscriber';
 export { stockpyleEntityManager } from './stockpyle-entity-manager';
+export { assemblingInto as withEntityManager } from './assemble';
 export { CollectionEntry } from './collection-entry';
 export { getOrFail, keyOf } from './get-or-fail';
 export type { EntityKey } from './get-or-fail';

@@ -5,7 +5,7 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { ChainedStore, ProcessMemoryStore, type CacheTier } from '@stockpyle/core';
 import { CountingStore } from '@stockpyle/core/testing';
 import { MemcacheStore } from '@stockpyle/memcache';
-import { EntityNotFoundError, getOrFail, keyOf, MikroOrmStore, stockpyleEntityManager, StockpyleSubscriber } from '@stockpyle/mikro-orm';
+import { EntityNotFoundError, getOrFail, keyOf, MikroOrmStore, stockpyleEntityManager, StockpyleSubscriber, withEntityManager } from '@stockpyle/mikro-orm';
 import { RedisStore } from '@stockpyle/redis';
 import { serviceUrl } from '../../../test-support/test-environment';
 import { BLOG, Label, Post, Remark, User } from './support/blog';
@@ -306,6 +306,16 @@ describe.each(tiers)('stockpyleEntityManager over [%s, MikroOrmStore]', (tierNam
         expect(viewer.favorites.contains(fromStore!)).toBe(true);
         expect(await em.findOne(Post, post.id)).toBe(fromStore);
       });
+      expect(db.log.statements).toEqual([]);
+    });
+
+    it('assembles hits into an EntityManager given to the call (withEntityManager)', async () => {
+      const { post } = await seed();
+      await warm(post.slug);
+      const em = fork();
+      const fromStore = await withEntityManager(em, () => chain.get(Post, { slug: post.slug }));
+      expect(wrap(fromStore!, true).__em).toBe(em);
+      expect(await em.findOne(Post, post.id)).toBe(fromStore);
       expect(db.log.statements).toEqual([]);
     });
 
