@@ -1,4 +1,4 @@
-export { Stockpyle, getMetadata, metadataOf, isStockpyleClass, registerMetadataResolver, clearMetadata } from './metadata';
+export { Stockpyle, getMetadata, metadataOf, isStockpyleClass, registerMetadataResolver, clearMetadata, classByName } from './metadata';
 export type { StockpyleOptions, ClassMetadata, KeyShape, ClassSerializer, MetadataResolver, ResolvedClassInfo } from './metadata';
 export type { Class, KeyQuery, KeyValue, Lifetime, LifetimeFn, Duration } from './types';
 export type { Store, CacheTier, LocalTier, AdoptingStore, WriteTicket, Observation, TierLookup } from './store';

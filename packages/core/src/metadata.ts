@@ -10,6 +10,11 @@ export interface StockpyleOptions {
   keys?: readonly (string | readonly string[])[];
   /** The name used in cache keys and by the codec. @default the class name */
   name?: string;
+  /**
+   * ORM collections cached as their members' keys per owner (the MikroORM integration's collection
+   * entries); the integration validates them against the ORM's metadata. @default none
+   */
+  collections?: readonly string[];
 }
 
 /** How an integration (e.g. the MikroORM package) turns instances into plain data and back. */
@@ -55,6 +60,8 @@ export interface ClassMetadata {
   /** Decorated ancestors, nearest first: a polymorphic store also indexes instances under theirs. */
   readonly bases: readonly ClassMetadata[];
   readonly serializer: ClassSerializer | undefined;
+  /** Collections declared with `@Stockpyle({ collections })`, inherited from the nearest decorated base. */
+  readonly collections: readonly string[];
   /** Finds the key shape a query names; throws `UnknownKeyError`. */
   shapeFor(query: object): KeyShape;
 }
@@ -63,6 +70,7 @@ interface Declaration {
   readonly cls: Class;
   readonly name: string;
   readonly keys: readonly (readonly string[])[] | undefined;
+  readonly collections: readonly string[] | undefined;
 }
 
 interface Registry {
@@ -118,6 +126,13 @@ function normalizeKeys(clsName: string, keys: unknown): (readonly string[])[] {
   });
 }
 
+function normalizeCollections(clsName: string, collections: unknown): readonly string[] {
+  if (!Array.isArray(collections) || !collections.every((c) => typeof c === 'string' && c.length > 0)) {
+    throw new ConfigurationError(`@Stockpyle on ${clsName}: collections must be an array of property names, got ${JSON.stringify(collections)}`);
+  }
+  return Object.freeze([...new Set(collections as string[])]);
+}
+
 function claimName(reg: Registry, name: string, cls: Class): void {
   const owner = reg.byName.get(name);
   if (owner !== undefined && owner !== cls) throw DuplicateNameError.forName(name);
@@ -136,9 +151,10 @@ export function Stockpyle(options: StockpyleOptions = {}): ClassDecorator {
       throw new ConfigurationError('@Stockpyle: an anonymous class needs a name: @Stockpyle({ name: "..." })');
     }
     const keys = options.keys === undefined ? undefined : normalizeKeys(name, options.keys);
+    const collections = options.collections === undefined ? undefined : normalizeCollections(name, options.collections);
     const reg = registry();
     claimName(reg, name, cls);
-    reg.declarations.set(cls, { cls, name, keys });
+    reg.declarations.set(cls, { cls, name, keys, collections });
     forgetResolved(reg, cls);
   };
 }
@@ -237,6 +253,7 @@ export function getMetadata(cls: Class): ClassMetadata {
     keys: Object.freeze(shapes),
     bases: Object.freeze(parentMeta === undefined ? [] : [parentMeta, ...parentMeta.bases]),
     serializer: info.serializer ?? parentMeta?.serializer,
+    collections: own?.collections ?? parentMeta?.collections ?? Object.freeze([]),
     shapeFor: makeShapeLookup(name, shapes),
   });
   reg.resolved.set(cls, meta);

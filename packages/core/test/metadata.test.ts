@@ -46,6 +46,28 @@ describe('@Stockpyle', () => {
     });
   });
 
+  describe('collections', () => {
+    it('records declared collections once each, inherited by a subclass, none by default', () => {
+      @Stockpyle({ keys: ['id'], name: 'meta.CollOwner', collections: ['comments', 'tags', 'comments'] })
+      class CollOwner {
+        id = 1;
+      }
+      class CollChild extends CollOwner {}
+      @Stockpyle({ keys: ['id'], name: 'meta.NoColl' })
+      class NoColl {
+        id = 1;
+      }
+      expect(getMetadata(CollOwner).collections).toEqual(['comments', 'tags']);
+      expect(getMetadata(CollChild).collections).toEqual(['comments', 'tags']);
+      expect(getMetadata(NoColl).collections).toEqual([]);
+    });
+
+    it('throws ConfigurationError for collections that are not property names', () => {
+      expect(() => Stockpyle({ keys: ['id'], name: 'meta.BadColl', collections: [''] })(class BadColl {})).toThrow(ConfigurationError);
+      expect(() => Stockpyle({ keys: ['id'], name: 'meta.BadColl2', collections: 'comments' as never })(class BadColl2 {})).toThrow(/collections must be an array/);
+    });
+  });
+
   describe('inheritance', () => {
     @Stockpyle({ keys: ['plate'], name: 'meta.Vehicle' })
     class Vehicle {

@@ -85,6 +85,10 @@ export function plainToEntity(cls: Class, data: Row): object {
 }
 
 /** A deep copy of plain data: new Dates, Buffers, arrays and objects, so two copies share nothing mutable. */
+export function cloneRow(value: unknown): unknown {
+  return clonePlain(value);
+}
+
 function clonePlain(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (value instanceof Date) return new Date(value.getTime());

@@ -1,6 +1,7 @@
-import { helper, type EntityManager, type EntityMetadata, type FilterQuery, type MikroORM } from '@mikro-orm/core';
+import { helper, type EntityManager, type MetadataStorage, type EntityMetadata, type FilterQuery, type MikroORM } from '@mikro-orm/core';
 import {
   BaseStore,
+  classByName,
   ConfigurationError,
   getMetadata,
   KeyBuilder,
@@ -12,6 +13,8 @@ import {
   type KeyQuery,
   type KeyShape,
 } from '@stockpyle/core';
+import { assemble, contextEntityManager, readingDatabase } from './assemble';
+import { CollectionEntry, parseCollectionKey } from './collection-entry';
 import { copyEntity, entityToPlain } from './entity-serializer';
 import { UnloadedEntityError } from './errors';
 import './entity-metadata';
@@ -62,6 +65,7 @@ export class MikroOrmStore extends BaseStore implements AdoptingStore {
   override async batchGet<T extends object>(cls: Class<T>, queries: readonly KeyQuery<T>[]): Promise<(T | undefined)[]> {
     const meta = getMetadata(cls);
     const shapes = queries.map((q) => meta.shapeFor(q));
+    if ((cls as Class) === CollectionEntry) return (await this.#collectionEntries(queries as readonly Row[])) as (T | undefined)[];
     const results: (T | undefined)[] = new Array(queries.length).fill(undefined);
     if (this.#entityMeta(cls) === undefined) return results;
     // Per key shape, the indexes of the queries asking for each key (a key asked twice is sent once).
@@ -100,6 +104,42 @@ export class MikroOrmStore extends BaseStore implements AdoptingStore {
     return results;
   }
 
+  /**
+   * Collection entries read from the database: per declared collection, one query loading the
+   * owners asked for with that collection (MikroORM applies the relation's own `where` and order;
+   * no filters, so an entry is the whole collection). An owner that does not exist has no entry.
+   */
+  async #collectionEntries(queries: readonly Row[]): Promise<(CollectionEntry | undefined)[]> {
+    const results: (CollectionEntry | undefined)[] = new Array(queries.length).fill(undefined);
+    const metadata = this.#em.getMetadata();
+    const groups = new Map<string, { owner: EntityMetadata; prop: string; asked: Map<string, number[]> }>();
+    queries.forEach((q, i) => {
+      const key = q['key'];
+      if (typeof key !== 'string') return;
+      const parsed = parseCollectionKey(key, (name) => findByStockpyleName(metadata, name));
+      if (parsed === undefined || parsed.owner.compositePK) return;
+      const id = `${parsed.owner.className}.${parsed.prop.name}`;
+      let group = groups.get(id);
+      if (group === undefined) groups.set(id, (group = { owner: parsed.owner, prop: parsed.prop.name, asked: new Map() }));
+      group.asked.set(key, [...(group.asked.get(key) ?? []), i]);
+    });
+    const fork = this.#em.fork();
+    for (const { owner, prop, asked } of groups.values()) {
+      const pks = [...asked.keys()].map((k) => JSON.parse(k.slice(k.indexOf(':') + 1)) as unknown);
+      const pk = owner.primaryKeys[0]!;
+      for (let start = 0; start < pks.length; start += this.#maxKeys) {
+        const where = { [pk]: { $in: pks.slice(start, start + this.#maxKeys) } };
+        const found = await readingDatabase(() => fork.find(owner.class, where as FilterQuery<object>, { populate: [prop] as never, filters: false }));
+        for (const o of found) {
+          const key = `${getMetadata(owner.class as Class).name}.${prop}:${JSON.stringify(helper(o).getPrimaryKey())}`;
+          const members = ((o as Row)[prop] as { getItems(): object[] }).getItems().map((m) => helper(m).getPrimaryKey());
+          for (const i of asked.get(key) ?? []) results[i] = new CollectionEntry(key, members);
+        }
+      }
+    }
+    return results;
+  }
+
   async #find(fork: EntityManager, cls: Class, shape: KeyShape, queries: readonly Row[]): Promise<object[]> {
     const attrs = shape.attrs;
     const perQuery = Math.max(1, Math.floor(this.#maxKeys / attrs.length));
@@ -112,7 +152,7 @@ export class MikroOrmStore extends BaseStore implements AdoptingStore {
         attrs.length === 1
           ? { [attrs[0]!]: { $in: chunk.map((q) => q[attrs[0]!]) } }
           : { [attrs.join('~~~')]: { $in: chunk.map((q) => attrs.map((a) => q[a])) } };
-      rows.push(...(await fork.find(cls, where as FilterQuery<object>)));
+      rows.push(...(await readingDatabase(() => fork.find(cls, where as FilterQuery<object>))));
     }
     return rows;
   }
@@ -163,7 +203,7 @@ export class MikroOrmStore extends BaseStore implements AdoptingStore {
         const where = root.compositePK
           ? { $or: chunk.map((e) => Object.fromEntries(root.primaryKeys.map((pk) => [pk, (e as Row)[pk]]))) }
           : { [root.primaryKeys[0]!]: { $in: chunk.map((e) => helper(e).getPrimaryKey()) } };
-        for (const found of await lookup.find(root.class, where as FilterQuery<object>)) {
+        for (const found of await readingDatabase(() => lookup.find(root.class, where as FilterQuery<object>))) {
           const data = helper(found).__originalEntityData;
           if (data !== undefined) rows.set(helper(found).getSerializedPrimaryKey(), data as Row);
         }
@@ -197,10 +237,13 @@ export class MikroOrmStore extends BaseStore implements AdoptingStore {
    * object it was given), so a caller never changes the cached instance.
    */
   adopt(objs: readonly object[]): object[] {
+    const context = contextEntityManager(this.#em);
     let fork: EntityManager | undefined;
     return objs.map((obj) => {
       const meta = this.#entityMeta(obj.constructor);
       if (meta === undefined) return obj;
+      // In a request context (or a read through the ORM), into that EntityManager as a database row would be.
+      if (context !== undefined) return assemble(context, meta, obj);
       fork ??= this.#em.fork();
       return fork.merge(copyEntity(obj, meta), { validate: false });
     });
@@ -209,6 +252,11 @@ export class MikroOrmStore extends BaseStore implements AdoptingStore {
   /** The ORM was given, not opened here: nothing to close. */
   release(): Promise<void> {
     return Promise.resolve();
+  }
+
+  /** The ORM whose entities this store reads: the EntityManager it forks. */
+  get entityManager(): EntityManager {
+    return this.#em;
   }
 
   /** The MikroORM metadata of an entity class of this store's ORM, or `undefined` for anything else. */
@@ -229,4 +277,12 @@ export class MikroOrmStore extends BaseStore implements AdoptingStore {
     }
     return out;
   }
+}
+
+/** The entity class registered under a stockpyle name, among this ORM's entities. */
+function findByStockpyleName(metadata: MetadataStorage, name: string): EntityMetadata | undefined {
+  const cls = classByName(name);
+  if (cls === undefined) return undefined;
+  const meta = metadata.find(cls as never) as EntityMetadata | undefined;
+  return meta !== undefined && meta.class === cls ? meta : undefined;
 }

@@ -1,6 +1,10 @@
-import { ChangeSetType, helper, type ChangeSet, type EventArgs, type EventSubscriber, type FlushEventArgs, type TransactionEventArgs, type UnitOfWork } from '@mikro-orm/core';
+import { ChangeSetType, helper, type ChangeSet, type EntityManager, type EntityMetadata, type EventArgs, type EventSubscriber, type FlushEventArgs, type TransactionEventArgs, type UnitOfWork } from '@mikro-orm/core';
 import { ChainedStore, ConfigurationError, isCacheTier, isStockpyleClass, metadataOf, type Bus, type Store, type StoreEvent } from '@stockpyle/core';
+import { CollectionEntry, collectionKey, declaredCollections } from './collection-entry';
+// Until collection-changes.ts lands: the same function, covering fewer cases.
+import { collectionChanges } from './collection-changes';
 import './entity-metadata';
+import { MikroOrmStore } from './mikro-orm-store';
 import { TransactionTree } from './transaction-tree';
 
 /** Options of `StockpyleSubscriber`. */
@@ -85,9 +89,10 @@ export class StockpyleSubscriber implements EventSubscriber {
    * are invalidated for them, so a new row written through a chain stays cached.
    */
   onFlush(args: FlushEventArgs): void {
-    const changes = args.uow
+    const changes: Change[] = args.uow
       .getChangeSets()
       .flatMap((cs) => (isStockpyleClass(cs.entity.constructor) ? [cs.type === ChangeSetType.CREATE ? { entity: cs.entity, old: undefined, created: true } : this.#changeOf(cs)] : []));
+    changes.push(...this.#collectionsOf(args.uow));
     if (changes.length === 0) this.#flushes.delete(args.uow);
     else this.#flushes.set(args.uow, changes);
   }
@@ -144,6 +149,36 @@ export class StockpyleSubscriber implements EventSubscriber {
   afterTransactionRollback(args: TransactionEventArgs): void {
     if (args.uow !== undefined) this.#flushes.delete(args.uow);
     if (args.transaction !== undefined) this.#transactions.delete(args.transaction);
+  }
+
+  /**
+   * The chain a `stockpyleEntityManager` of this ORM reads through: the `ChainedStore` this
+   * subscriber was given, when a `MikroOrmStore` of the same ORM is at its bottom.
+   */
+  readThroughFor(em: EntityManager): ChainedStore | undefined {
+    const bottom = this.#caches.stores.at(-1);
+    return bottom instanceof MikroOrmStore && bottom.entityManager.getMetadata() === em.getMetadata() ? this.#caches : undefined;
+  }
+
+  /**
+   * True when `em` is in a transaction that already flushed changes to entities of this class
+   * (or its hierarchy): the caches do not hold what that transaction wrote until it commits.
+   */
+  wroteInTransaction(em: EntityManager, meta: EntityMetadata): boolean {
+    const trx = em.getTransactionContext();
+    if (trx === undefined || trx === null) return false;
+    const written = this.#transactions.get(this.#tree.root(trx as object));
+    return written !== undefined && written.some((o) => o instanceof (meta.root.class as Function));
+  }
+
+  /** Declared collections whose member lists the flush changes, as entries to invalidate after the commit. */
+  #collectionsOf(uow: UnitOfWork): Change[] {
+    try {
+      return collectionChanges(uow, declaredCollections).map((c) => ({ entity: new CollectionEntry(collectionKey(c.owner, c.prop, c.ownerPk), []), old: undefined }));
+    } catch (error) {
+      this.#onError({ type: 'error', store: this.#caches.name, operation: 'invalidate', error });
+      return [];
+    }
   }
 
   /** Never lets a bad key value fail the application's flush: the entity is still invalidated. */
