@@ -6,7 +6,7 @@ import { Tag } from './tag.entity';
 import { User } from './user.entity';
 
 /** An article; the API addresses it by its slug, derived from the title, so `slug` is a second key. */
-@Stockpyle({ keys: ['id', 'slug'], name: 'realworld.Article' })
+@Stockpyle({ keys: ['id', 'slug'], collections: ['tags', 'favoritedBy', 'comments'], name: 'realworld.Article' })
 @Entity({ tableName: 'realworld_article' })
 export class Article {
   declare [OptionalProps]?: 'id' | 'createdAt' | 'updatedAt';

@@ -5,13 +5,15 @@
  * `realworldCache(options)` gives what to add to the app: Nest `imports` (the chain
  * [process memory 30 s → Redis 1 h → PostgreSQL through `MikroOrmStore`], a `RedisBus` keeping
  * the other processes' memory tiers coherent, and the `StockpyleSubscriber` that invalidates what
- * each commit changed) and `orm`, additions to the MikroORM config.
+ * each commit changed) and `orm`, additions to the MikroORM config: the EntityManager that reads
+ * through that chain. The entities declare what is cached (`@Stockpyle` keys and collections).
  */
 import type { Options } from '@mikro-orm/core';
 import { MikroORM } from '@mikro-orm/core';
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { ChainedStore, ProcessMemoryStore, type Store } from '@stockpyle/core';
-import { MikroOrmStore } from '@stockpyle/mikro-orm';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { MikroOrmStore, stockpyleEntityManager } from '@stockpyle/mikro-orm';
 import { StockpyleModule, type StockpyleModuleAsyncOptions, type StockpyleStoresConfig } from '@stockpyle/nestjs';
 import { RedisBus, RedisStore } from '@stockpyle/redis';
 
@@ -72,10 +74,10 @@ export function realworldCache(options: RealworldCacheOptions): RealworldCache {
     subscriber: { store: 'default' },
   };
   const orm: Partial<Options> = {
-    // The ORM-side second-level cache (the app's own em.findOne / findOneOrFail / populate served
-    // by the chain above) is switched on here, by one option, once @stockpyle/mikro-orm has it.
-    // If that option needs the chain itself, which exists only once the ORM does, it goes in
-    // `buildChain`, where both are at hand.
+    // The second-level cache: the app's own em.findOne / findOneOrFail / find by keys / populate
+    // are answered by the chain of the subscriber above (memory, then Redis, then SQL for what
+    // they miss), hydrated into the request's EntityManager.
+    entityManager: stockpyleEntityManager(EntityManager),
   };
   return { imports: [StockpyleModule.forRootAsync(stockpyle)], orm };
 }

@@ -7,7 +7,7 @@ import { Article } from './article.entity';
  * A registered user. The API finds users by id (the token), by email (login) and by username
  * (profiles), so all three are declared stockpyle keys.
  */
-@Stockpyle({ keys: ['id', 'email', 'username'], name: 'realworld.User' })
+@Stockpyle({ keys: ['id', 'email', 'username'], collections: ['following', 'followers', 'favorites'], name: 'realworld.User' })
 @Entity({ tableName: 'realworld_user' })
 export class User {
   declare [OptionalProps]?: 'id' | 'bio' | 'image';

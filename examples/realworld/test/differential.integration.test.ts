@@ -8,23 +8,23 @@ import { SCENARIO, type Step, type Vars } from './support/scenario';
 jest.setTimeout(60_000);
 
 /**
- * Statement counts of today's main, asserted exactly so that this test fails when they change:
- * the app's own `em.findOne`s are not yet served by the chain (the subscriber only invalidates),
- * so the cache saves no statement. The issue's targets, once the ORM-side cache serves them: every
- * warm by-key read 0 statements, and the whole sequence with the cache at most 50 % of it
- * without. Tighten these to them then.
+ * Statements of the whole sequence without the cache (asserted exactly: it fails when the app or the
+ * scenario changes, so that the targets below are re-read), and the issue's targets with the cache:
+ * every warm by-key read (the current user, a profile, an article by slug, signed in and not) costs
+ * 0 statements, and the whole sequence at most 50 % of the statements it issues without. Measured
+ * 2026-12-04: 340 without, 163 (48 %) with, in both cached runs (README "Statements per request").
  */
-const EXPECTED_TOTAL = { plain: 340, cached: 340, single: 340 };
-/** Statements of each warm by-key read with the cache (both processes), by kind of request. Target: all 0. */
+const EXPECTED_PLAIN_TOTAL = 340;
+/** Statements of each warm by-key read with the cache (both processes), by kind of request. */
 const EXPECTED_WARM_CACHED: Record<string, number> = {
-  'GET /user': 1, // the guard's em.findOne(User, { id })
-  'GET /profiles/:username (anonymous)': 1,
-  'GET /profiles/:username': 3, // the viewer, the user, its followers
-  'GET /articles/:slug (anonymous)': 3, // the article joined with its author, tags, favoritedBy
-  'GET /articles/:slug': 5, // the viewer, the same three, the author's followers
+  'GET /user': 0,
+  'GET /profiles/:username (anonymous)': 0,
+  'GET /profiles/:username': 0,
+  'GET /articles/:slug (anonymous)': 0,
+  'GET /articles/:slug': 0,
 };
-/** Most statements with the cache, as a share of those without. Target: 0.5. */
-const MAX_CACHED_SHARE = 1;
+/** Most statements with the cache, as a share of those without. */
+const MAX_CACHED_SHARE = 0.5;
 
 /**
  * Timestamps are made at write time in each run: each distinct one becomes `<t1>`, `<t2>`… in
@@ -50,6 +50,13 @@ class TimestampNames {
   }
 }
 
+/** Statements of each kind of warm by-key read in a run: one number per kind, or the list when they differ. */
+function perKindOf(variant: Variant): Record<string, number | number[]> {
+  const warm = new Map<string, number[]>();
+  SCENARIO.forEach((step, i) => step.warm && warm.set(step.kind, [...(warm.get(step.kind) ?? []), variant.statements[i]!]));
+  return Object.fromEntries([...warm].map(([kind, counts]) => [kind, new Set(counts).size === 1 ? counts[0]! : counts]));
+}
+
 /** One way of running the app: its processes (requests alternate between them), its database, its Redis prefix. */
 class Variant {
   readonly vars: Vars = { tokens: {}, comments: {} };
@@ -59,7 +66,7 @@ class Variant {
   #clients: ApiClient[] = [];
 
   constructor(
-    readonly name: keyof typeof EXPECTED_TOTAL,
+    readonly name: 'plain' | 'cached' | 'single',
     readonly label: string,
     readonly processCount: number,
     readonly cache: boolean,
@@ -140,7 +147,7 @@ describe('examples/realworld: the same requests without and with the cache', () 
     },
   );
 
-  it('prints the statements per kind of request, and they are what today\'s main issues', () => {
+  it('prints the statements per kind of request: warm by-key reads cost none with the cache, the whole sequence at most half', () => {
     const rows = new Map<string, { requests: number; counts: number[] }>();
     SCENARIO.forEach((step, i) => {
       const kind = step.warm ? `${step.kind}, warm` : step.kind;
@@ -155,12 +162,9 @@ describe('examples/realworld: the same requests without and with the cache', () 
     const share = (t: number) => `${t} (${((100 * t) / totals[0]!).toFixed(0)} %)`;
     console.log([header, `|---|---|${variants.map(() => '---').join('|')}|`, ...lines, `| **all ${SCENARIO.length} requests** | | ${totals.map(share).join(' | ')} |`].join('\n'));
 
-    expect({ plain: plain.total(), cached: cached.total(), single: single.total() }).toEqual(EXPECTED_TOTAL);
-    // Every warm read of a kind costs the same: one number per kind, or the list when they differ.
-    const warm = new Map<string, number[]>();
-    SCENARIO.forEach((step, i) => step.warm && warm.set(step.kind, [...(warm.get(step.kind) ?? []), cached.statements[i]!]));
-    const perKind = Object.fromEntries([...warm].map(([kind, counts]) => [kind, new Set(counts).size === 1 ? counts[0] : counts]));
-    expect(perKind).toEqual(EXPECTED_WARM_CACHED);
-    expect(cached.total() / plain.total()).toBeLessThanOrEqual(MAX_CACHED_SHARE);
+    expect(plain.total()).toBe(EXPECTED_PLAIN_TOTAL);
+    expect(perKindOf(cached)).toEqual(EXPECTED_WARM_CACHED);
+    expect(perKindOf(single)).toEqual(EXPECTED_WARM_CACHED);
+    expect({ cached: cached.total() / plain.total() <= MAX_CACHED_SHARE, single: single.total() / plain.total() <= MAX_CACHED_SHARE }).toEqual({ cached: true, single: true });
   });
 });

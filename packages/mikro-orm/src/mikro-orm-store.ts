@@ -105,8 +105,8 @@ export class MikroOrmStore extends BaseStore implements AdoptingStore {
   }
 
   /**
-   * Collection entries read from the database: per declared collection, one query loading the
-   * owners asked for with that collection (MikroORM applies the relation's own `where` and order;
+   * Collection entries read from the database: per declared collection, one query (joined) loading
+   * the owners asked for with that collection (MikroORM applies the relation's own `where` and order;
    * no filters, so an entry is the whole collection). An owner that does not exist has no entry.
    */
   async #collectionEntries(queries: readonly Row[]): Promise<(CollectionEntry | undefined)[]> {
@@ -129,7 +129,7 @@ export class MikroOrmStore extends BaseStore implements AdoptingStore {
       const pk = owner.primaryKeys[0]!;
       for (let start = 0; start < pks.length; start += this.#maxKeys) {
         const where = { [pk]: { $in: pks.slice(start, start + this.#maxKeys) } };
-        const found = await readingDatabase(() => fork.find(owner.class, where as FilterQuery<object>, { populate: [prop] as never, filters: false }));
+        const found = await readingDatabase(() => fork.find(owner.class, where as FilterQuery<object>, { populate: [prop] as never, filters: false, strategy: 'joined' as never }));
         for (const o of found) {
           const key = `${getMetadata(owner.class as Class).name}.${prop}:${JSON.stringify(helper(o).getPrimaryKey())}`;
           const members = ((o as Row)[prop] as { getItems(): object[] }).getItems().map((m) => helper(m).getPrimaryKey());

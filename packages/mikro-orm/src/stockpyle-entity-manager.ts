@@ -3,6 +3,7 @@ import { getMetadata, isStockpyleClass, type ChainedStore, type Class, type KeyS
 import { assemble, assemblingInto, isReadingDatabase } from './assemble';
 import { CollectionEntry, collectionKey, declaredCollections } from './collection-entry';
 import { entityName, filtersApply, flushBeforeRead, preparedPopulate } from './orm-internals';
+import { splitPopulate } from './populate-split';
 import { keyQueriesOf, servedOptions } from './served-read';
 import { StockpyleSubscriber } from './stockpyle.subscriber';
 
@@ -58,7 +59,7 @@ export function stockpyleEntityManager<B extends EntityManagerClass>(Base: B): B
     override async find(name: any, where: any, options?: any): Promise<any> {
       const em = this.getContext() as this;
       const read = await plan(em, name, where, options, true);
-      if (read === undefined) return super.find(name, where, options);
+      if (read === undefined) return findThenPopulate(em, name, where, options, (o) => super.find(name, where, o as never) as Promise<object[]>, (es, hints, o) => super.populate(es, hints as never, o as never));
       const found = Utils.unique((await load(em, read)).filter((e): e is object => e !== undefined));
       await walk(em, read.meta, found, await hintsFor(em, read.meta, options?.populate, options?.filters), options ?? {}, (es, hints, o) => super.populate(es, hints as never, o as never));
       return found;
@@ -77,6 +78,24 @@ export function stockpyleEntityManager<B extends EntityManagerClass>(Base: B): B
   }
   Object.defineProperty(StockpyleEntityManager, 'name', { value: `Stockpyle${Base.name}` });
   return StockpyleEntityManager;
+}
+
+/**
+ * A find the caches cannot answer: the database query, with the populate hints the caches answer
+ * taken out (populate-split.ts), then those hints from the caches, as on a served read.
+ */
+async function findThenPopulate(em: EntityManager, name: unknown, where: unknown, options: Options | undefined, find: (options: Options | undefined) => Promise<object[]>, delegate: Delegate): Promise<object[]> {
+  const cache = isReadingDatabase() ? undefined : cacheOf(em);
+  const meta = cache === undefined ? undefined : (em.getMetadata().find(name as never) as EntityMetadata | undefined);
+  const split = meta === undefined || meta.virtual || meta.embeddable || options?.schema !== undefined ? undefined : splitPopulate(meta, where, options);
+  if (split === undefined || cache!.subscriber.wroteInTransaction(em, meta!)) return find(options);
+  const found = await find({ ...options, populate: split.database });
+  if (found.length === 0) return found;
+  await walk(em, meta!, found, await preparedPopulate(em, meta!, split.cached, options?.filters), options ?? {}, delegate);
+  // What the entities serialize: every hint asked (and the eager ones), as the database read would have set.
+  const all = await preparedPopulate(em, meta!, options?.populate, options?.filters);
+  for (const e of found) helper(e).setSerializationContext({ populate: all as never, fields: undefined, exclude: undefined } as never);
+  return found;
 }
 
 /** A read the caches answer: which entity, by which key, and what the identity map already holds. */
@@ -134,10 +153,29 @@ function alternateKey(meta: EntityMetadata, query: Row): string {
 function loaded(em: EntityManager, meta: EntityMetadata, query: Row): object | undefined {
   if (!isPrimaryKeyQuery(meta, query)) {
     const found = byAlternateKey.get(em)?.get(alternateKey(meta, query));
-    if (found === undefined || !Object.keys(query).every((a) => (found as Row)[a] === query[a])) return undefined;
-    return byId(em, meta, helper(found).getPrimaryKey()) === found ? found : undefined;
+    if (found !== undefined && Object.keys(query).every((a) => (found as Row)[a] === query[a]) && byId(em, meta, helper(found).getPrimaryKey()) === found) return found;
+    return withValues(em, meta, query);
   }
   return byId(em, meta, query[meta.primaryKeys[0]!]);
+}
+
+/**
+ * The managed, initialized instance of this class in the identity map whose key attributes have
+ * these values, in the instance and in its row as last read or flushed: what a database read by
+ * that unique key would return and merge into, e.g. the entity this context has just created or
+ * renamed and flushed.
+ */
+function withValues(em: EntityManager, meta: EntityMetadata, query: Row): object | undefined {
+  const attrs = Object.keys(query);
+  for (const e of em.getUnitOfWork().getIdentityMap().getStore(meta.root).values()) {
+    if (!(e instanceof (meta.class as Function)) || !helper(e).__initialized) continue;
+    // Both the instance's values and those of its row as last read or flushed: a key changed and
+    // not flushed is not what the database holds (MikroORM flushes before a read only what it
+    // knows to be changed), so that read is left to the caches and the database.
+    const row = helper(e).__originalEntityData as Row | undefined;
+    if (row !== undefined && attrs.every((a) => (e as Row)[a] === query[a] && row[a] === query[a])) return byId(em, meta, helper(e).getPrimaryKey()) === e ? e : undefined;
+  }
+  return undefined;
 }
 
 function byId(em: EntityManager, meta: EntityMetadata, pk: unknown): object | undefined {
