@@ -29,8 +29,24 @@ export interface StartOptions {
   extraArgs?: string[];
 }
 
-/** A free TCP port on 127.0.0.1, as the OS hands one out for port 0. */
-export function freePort(): Promise<number> {
+/**
+ * Ports this process has handed out: the services start concurrently, and the OS may hand the same
+ * free port to two of them (or one's cluster bus port to another) before either has bound it.
+ */
+const handedOut = new Set<number>();
+
+/** A free TCP port on 127.0.0.1, as the OS hands one out for port 0, never one handed out before here. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = await osFreePort();
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error('the OS kept handing out ports already in use by this process');
+}
+
+function osFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
@@ -176,8 +192,10 @@ export interface RedisClusterOptions {
 async function freeClusterPort(taken: Set<number>): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const port = await freePort();
-    if (port + 10_000 > 65_535 || taken.has(port) || taken.has(port + 10_000)) continue;
-    if (await isPortFree(port + 10_000)) return port;
+    if (port + 10_000 > 65_535 || taken.has(port) || taken.has(port + 10_000) || handedOut.has(port + 10_000)) continue;
+    if (!(await isPortFree(port + 10_000))) continue;
+    handedOut.add(port + 10_000);
+    return port;
   }
   throw new Error('found no free port pair for a Redis cluster node');
 }

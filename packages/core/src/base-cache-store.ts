@@ -3,11 +3,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BaseStore, type BaseStoreOptions } from './base-store';
 import { DEFAULT_MAX_PAYLOAD_BYTES, decodeRecord, encodeRecord, isDecodeFailure, type DecodeFailure } from './codec';
 import { ConfigurationError } from './errors';
-import { KeyBuilder } from './keys';
+import { KeyBuilder, rootOf } from './keys';
 import { NEVER, checkLifetimeOption, expiryOf, isExpired } from './lifetime';
-import { ReadObservation, SKIP, conditionOf, swapOf, type FillCondition, type RawRead } from './fill-condition';
+import { ReadObservation, SKIP, conditionOf, swapOf, type ClassGeneration, type FillCondition, type RawRead } from './fill-condition';
 import { getMetadata, metadataOf, type ClassMetadata, type KeyShape } from './metadata';
-import { heldUntil, type CacheRecord, type MissRecord, type PointerRecord, type TombRecord } from './record';
+import { heldUntil, type CacheRecord, type MissRecord, type PointerRecord, type TombRecord, type ValueRecord } from './record';
 import type { CacheTier, Observation, TierLookup, WriteTicket } from './store';
 import type { Class, KeyQuery, LifetimeFn } from './types';
 
@@ -66,6 +66,23 @@ interface Located {
   readonly key: string | undefined;
 }
 
+/** A class generation as this tier knows it: `at` is when it was set here or read from the backend (epoch ms). */
+interface KnownGeneration {
+  readonly value: string | undefined;
+  readonly at: number;
+}
+
+/** A reservation: each object's anchor, and the class generations its commit writes under. */
+interface Reservation {
+  readonly anchors: readonly (string | undefined)[];
+  readonly gens: ReadonlyMap<string, string | undefined>;
+}
+
+/** Milliseconds a remote tier's generation read by a lookup serves later writes without reading it again. */
+const GENERATION_REUSE_MS = 1000;
+/** What a remote tier's generation key holds: `g:` and a random id. */
+const GENERATION_PREFIX = 'g:';
+
 /** Conditional writes of a fill, sorted by how they are sent. */
 interface FillWrites<R> {
   readonly adds: RawWrite<R>[];
@@ -91,7 +108,16 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
   readonly #missLifetime: CacheStoreOptions['missLifetime'];
   readonly #lease: { readonly lifetime: number; readonly wait: number } | undefined;
   /** Each reservation's anchors, by ticket: a commit writes where the anchor moved (a serial id) differently. */
-  readonly #reserved = new WeakMap<WriteTicket, readonly (string | undefined)[]>();
+  readonly #reserved = new WeakMap<WriteTicket, Reservation>();
+  /**
+   * Where the generations of class hierarchies live (`clear(Class)`): in the backend, under
+   * `KeyBuilder.generationKey`, for tiers other processes share; only here for in-process tiers.
+   */
+  protected readonly generationsInBackend: boolean = true;
+  /** The generation of each class hierarchy (by its root's name) as last set or read here. */
+  readonly #gens = new Map<string, KnownGeneration>();
+  /** Whether `clear(Class)` ever ran here: until then an in-process tier checks no generations. */
+  protected classCleared = false;
   /** When the connection to the backend last broke (`noteTrouble`). */
   #troubleAt = -Infinity;
 
@@ -196,8 +222,12 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
     }
     const now = Date.now();
     const stale: string[] = [];
-    // Wave 1: the keys asked for. Wave 2: the anchors that pointers lead to, not already read.
-    const found = await this.#read(wanted, now, stale);
+    // Wave 1: the keys asked for (and the class's generation). Wave 2: the anchors that pointers lead to, not already read.
+    const genRead: { raw?: R } = {};
+    const found = await this.#read(wanted, now, stale, this.generationsInBackend ? { key: this.keys.generationKey(meta), out: genRead } : undefined);
+    const seen = this.#generationSeen(meta, genRead.raw);
+    const gen = seen instanceof Promise ? await seen : seen;
+    observed.classGen = gen;
     const anchors = unique([...found.values()].map((r) => (r.record?.kind === 'ptr' && !found.has(r.record.key) ? r.record.key : undefined)));
     if (anchors.length > 0) for (const [k, r] of await this.#read(anchors, now, stale)) found.set(k, r);
     if (stale.length > 0) await this.removeRaw(stale);
@@ -214,7 +244,8 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
         anchor = record.key;
         record = found.get(anchor)?.record;
       }
-      const fresh = record === undefined || !this.tooOld(record, now);
+      // An entry of another class generation was cleared (`clear(Class)`): replaced like one too old.
+      const fresh = record === undefined || (!this.tooOld(record, now) && !isCleared(record, gen.value));
       if (fresh && record?.kind === 'value' && isLive(record, now) && record.obj instanceof cls && matchesQuery(record.obj, l.shape, queries[i]!)) {
         results[i] = record.obj as T;
         hits++;
@@ -231,7 +262,7 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
         }
       }
     });
-    if (leased.length > 0) hits += await this.#leaseOrWait(cls, queries, leased, found, observed, results);
+    if (leased.length > 0) hits += await this.#leaseOrWait(cls, queries, leased, found, observed, results, gen.value);
     this.#count(meta, hits, queries.length - hits);
     return { found: results, absent, observed };
   }
@@ -249,6 +280,7 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
     found: ReadonlyMap<string, RawRead<R>>,
     observed: ReadObservation<R>,
     results: (T | undefined)[],
+    gen: string | undefined,
   ): Promise<number> {
     const lease = this.#lease!;
     const now = Date.now();
@@ -277,25 +309,115 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
       if (!wait.has(anchor)) continue;
       const read = again.get(anchor);
       const record = read?.record;
-      if (record?.kind === 'value' && isLive(record, at) && record.obj instanceof cls && matchesQuery(record.obj, shape, queries[index]!)) {
+      if (record?.kind === 'value' && isLive(record, at) && !isCleared(record, gen) && record.obj instanceof cls && matchesQuery(record.obj, shape, queries[index]!)) {
         results[index] = record.obj as T;
         hits++;
       } else {
-        observed.note(anchor, read, conditionOf(read, at));
+        observed.note(anchor, read, read !== undefined && record !== undefined && isCleared(record, gen) ? swapOf(read) : conditionOf(read, at));
       }
     }
     return hits;
   }
 
+  /**
+   * Makes every object of `cls`'s class hierarchy (from its topmost decorated class down) that this
+   * tier holds unreachable at once, without scanning keys: the hierarchy gets a new generation,
+   * and entries of any other generation read as cleared (docs/ARCHITECTURE.md, "Clearing a class").
+   * A remote tier keeps the generation in the backend, so every process sees the clear on its next
+   * read. Old entries stay until read again or their lifetime ends.
+   */
+  async clear(cls: Class): Promise<void> {
+    const root = rootOf(getMetadata(cls));
+    const value = `${GENERATION_PREFIX}${randomUUID()}`;
+    if (this.generationsInBackend) await this.writeRaw([{ key: this.keys.generationKey(root), raw: value as R, expiresAt: NEVER }], 'set');
+    this.#gens.set(root.name, { value, at: Date.now() });
+    this.classCleared = true;
+  }
+
+  /** In-process tiers: the generation entries of `meta`'s hierarchy must carry to be served. */
+  protected localGeneration(meta: ClassMetadata): string | undefined {
+    return this.#gens.get(rootOf(meta).name)?.value;
+  }
+
+  /**
+   * The generation a lookup saw: in process, the one kept here; in a remote tier, what the backend
+   * holds under the generation key, created where it holds nothing (never used, or evicted: a new
+   * one, as entries of an evicted generation cannot be told from those of an older one).
+   */
+  #generationSeen(meta: ClassMetadata, raw: R | undefined): ClassGeneration | Promise<ClassGeneration> {
+    const root = rootOf(meta);
+    if (!this.generationsInBackend) return { root: root.name, value: this.#gens.get(root.name)?.value };
+    if (isGeneration(raw)) return this.#learn(root, raw);
+    return this.#createGeneration(root).then((value) => this.#learn(root, value));
+  }
+
+  #learn(root: ClassMetadata, value: string): ClassGeneration {
+    this.#gens.set(root.name, { value, at: Date.now() });
+    return { root: root.name, value };
+  }
+
+  async #createGeneration(root: ClassMetadata): Promise<string> {
+    const key = this.keys.generationKey(root);
+    const mine = `${GENERATION_PREFIX}${randomUUID()}`;
+    await this.writeRaw([{ key, raw: mine as R, expiresAt: NEVER }], 'add');
+    const [now] = await this.readRaw([key], []);
+    if (isGeneration(now)) return now;
+    // Something that is no generation (written by hand): replace it.
+    await this.writeRaw([{ key, raw: mine as R, expiresAt: NEVER }], 'set');
+    return mine;
+  }
+
+  /**
+   * The generations writes of `objs` (a put, a reservation) stamp: those known here, read again
+   * from a remote backend when older than a second. Any generation known before a database write
+   * is safe for it: a clear after that write changes the generation, and the entry is unreachable.
+   */
+  #currentGenerations(objs: readonly object[]): Map<string, string | undefined> | Promise<Map<string, string | undefined>> {
+    const gens = new Map<string, string | undefined>();
+    const stale: ClassMetadata[] = [];
+    const now = Date.now();
+    for (const obj of objs) {
+      const root = rootOf(metadataOf(obj));
+      if (gens.has(root.name)) continue;
+      const known = this.#gens.get(root.name);
+      gens.set(root.name, known?.value);
+      if (this.generationsInBackend && (known === undefined || now - known.at > GENERATION_REUSE_MS)) stale.push(root);
+    }
+    // In process nothing is read: the writes stay synchronous underneath.
+    return stale.length === 0 ? gens : this.#readGenerations(stale, gens);
+  }
+
+  async #readGenerations(roots: readonly ClassMetadata[], gens: Map<string, string | undefined>): Promise<Map<string, string | undefined>> {
+    const raws = await this.readRaw(roots.map((root) => this.keys.generationKey(root)), []);
+    const seen = await Promise.all(roots.map((root, i) => this.#generationSeen(root, raws[i] ?? undefined)));
+    for (const gen of seen) gens.set(gen.root, gen.value);
+    return gens;
+  }
+
+  /**
+   * The generation a fill of what a read that began at `readStartedAt` may stamp: the one this
+   * tier's lookup before it saw, or one known here since before the read began; `null` when
+   * neither (a clear may have run after the read began, so what it read may be what was cleared).
+   */
+  #fillGeneration(meta: ClassMetadata, seen: ReadObservation<R> | undefined, readStartedAt: number): string | undefined | null {
+    const root = rootOf(meta).name;
+    if (seen?.classGen !== undefined && seen.classGen.root === root) return seen.classGen.value;
+    const known = this.#gens.get(root);
+    if (known === undefined) return this.generationsInBackend ? null : undefined;
+    return known.at < readStartedAt ? known.value : null;
+  }
+
   /** Stores each object: its value at its anchor key, pointers to it at its other keys. */
   override async batchPut(objs: readonly object[]): Promise<void> {
+    const known = this.#currentGenerations(objs);
+    const gens = known instanceof Map ? known : await known;
     const now = Date.now();
     const writes: RawWrite<R>[] = [];
     // An object not stored (lifetime past, too large, not encodable) must not leave its previous version.
     const dropped: string[] = [];
     for (const obj of objs) {
       const meta = metadataOf(obj);
-      const entry = this.#entry(meta, obj, now);
+      const entry = this.#entry(meta, obj, now, gens.get(rootOf(meta).name));
       if (entry !== undefined) writes.push(entry.value, ...entry.pointers);
       else dropped.push(...this.keys.keysOf(meta, obj, this.polymorphic).slice(0, 1));
     }
@@ -313,9 +435,12 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
   /** Reserves each object's anchor with the write's token (phase 1 of a chain's write-through). */
   async reserve(objs: readonly object[], ticket: WriteTicket): Promise<void> {
     const anchors = objs.map((obj) => this.keys.keysOf(metadataOf(obj), obj, this.polymorphic)[0]);
-    this.#reserved.set(ticket, anchors);
     const keys = unique(anchors);
-    if (keys.length > 0) await this.writeRaw(this.#tombs(keys, ticket, false), 'set');
+    // The generations known before the database write: a clear after it leaves the commit unreachable.
+    const written = keys.length > 0 ? this.writeRaw(this.#tombs(keys, ticket, false), 'set') : undefined;
+    const known = this.#currentGenerations(objs);
+    const [gens] = await Promise.all([known, written]);
+    this.#reserved.set(ticket, { anchors, gens });
   }
 
   /**
@@ -326,15 +451,20 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
    */
   async commit(objs: readonly object[], ticket: WriteTicket, failedBelow = false): Promise<void> {
     const now = Date.now();
-    const reserved = this.#reserved.get(ticket) ?? [];
+    const reservation = this.#reserved.get(ticket);
+    const reserved = reservation?.anchors ?? [];
     const own = this.encode({ kind: 'tomb', token: ticket.token, expiresAt: ticket.expiresAt });
     const swaps: RawSwap<R>[] = [];
     /** Per swap, the object whose value it writes (swaps of tombstones and pointers have none). */
     const owners: (object | undefined)[] = [];
     const entries = new Map<object, Entry<R>>();
     const moved: Entry<R>[] = [];
+    const movedGens: (string | undefined)[] = [];
     objs.forEach((obj, i) => {
-      const entry = this.#entry(metadataOf(obj), obj, now);
+      const meta = metadataOf(obj);
+      // Without a reservation here (none was made, or it failed) nothing is known to be current: unreachable.
+      const gen = reservation?.gens.get(rootOf(meta).name);
+      const entry = this.#entry(meta, obj, now, gen);
       const before = reserved[i];
       if (entry === undefined) {
         // Not stored here (lifetime past, too large): the reservation settles, so fills may resume
@@ -352,13 +482,14 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
         return;
       }
       moved.push(entry);
+      movedGens.push(gen);
       if (before !== undefined) {
         // The key reserved has become an alternate key of the object: its anchor was unknown then.
         swaps.push({ key: before, raw: this.#pointer(entry.value.key, entry.value.expiresAt), expiresAt: entry.value.expiresAt, expected: own });
         owners.push(undefined);
       }
     });
-    const [results] = await Promise.all([swaps.length > 0 ? this.swapRaw(swaps) : [], this.#commitMoved(moved, now)]);
+    const [results] = await Promise.all([swaps.length > 0 ? this.swapRaw(swaps) : [], this.#commitMoved(moved, movedGens, now)]);
     const lost: object[] = [];
     const pointers: RawWrite<R>[] = [];
     owners.forEach((obj, i) => {
@@ -391,12 +522,20 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
     const seen = this.#own(observed);
     const writes: FillWrites<R> = { adds: [], swaps: [] };
     const pointers: RawWrite<R>[] = [];
+    let unknown = false;
     for (const obj of objs) {
-      const entry = this.#entry(metadataOf(obj), obj, now);
+      const meta = metadataOf(obj);
+      const gen = this.#fillGeneration(meta, seen, readStartedAt);
+      if (gen === null) {
+        unknown = true;
+        continue;
+      }
+      const entry = this.#entry(meta, obj, now, gen);
       if (entry === undefined) continue;
       sortWrite(writes, entry.value, seen?.at(entry.value.key));
       for (const p of entry.pointers) pointers.push(p);
     }
+    if (unknown) this.emit({ type: 'skip', store: this.name, className: first.name, reason: 'the read may have begun before a clear of the class' });
     await Promise.all([this.#writeConditional(writes, readStartedAt, seen), pointers.length > 0 ? this.writeRaw(pointers, 'set') : undefined]);
     if (this.events.has('fill')) this.emit({ type: 'fill', store: this.name, className: first.name, count: objs.length });
   }
@@ -410,28 +549,34 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
     const now = Date.now();
     if (!this.#fillAllowed(meta.name, readStartedAt, now)) return;
     const seen = this.#own(observed);
+    const gen = this.#fillGeneration(meta, seen, readStartedAt);
+    if (gen === null) return this.emit({ type: 'skip', store: this.name, className: meta.name, reason: 'the read may have begun before a clear of the class' });
     const writes: FillWrites<R> = { adds: [], swaps: [] };
     for (const key of unique(queries.map((q) => this.#locate(meta, q).key))) {
       const expiresAt = now + ms;
       const holdUntil = this.#holdFor(expiresAt, now);
-      const record: MissRecord = holdUntil === undefined ? { kind: 'miss', token: randomUUID(), expiresAt } : { kind: 'miss', token: randomUUID(), expiresAt, holdUntil };
+      const base: MissRecord = holdUntil === undefined ? { kind: 'miss', token: randomUUID(), expiresAt } : { kind: 'miss', token: randomUUID(), expiresAt, holdUntil };
+      const record: MissRecord = gen === undefined ? base : { ...base, gen };
       sortWrite(writes, { key, raw: this.encode(record), expiresAt: holdUntil ?? expiresAt }, seen?.at(key));
     }
     await this.#writeConditional(writes, readStartedAt, seen);
   }
 
   /** Writes the anchors a write made known: where they hold nothing (add) or a remembered miss (swap). */
-  async #commitMoved(moved: readonly Entry<R>[], now: number): Promise<void> {
+  async #commitMoved(moved: readonly Entry<R>[], gens: readonly (string | undefined)[], now: number): Promise<void> {
     if (moved.length === 0) return;
     const keys = moved.map((e) => e.value.key);
     const read = await this.#read(keys, now, []);
     const writes: FillWrites<R> = { adds: [], swaps: [] };
-    for (const entry of moved) {
+    moved.forEach((entry, i) => {
       const at = read.get(entry.value.key);
+      const record = at?.record;
+      // Only nothing, a miss, or an entry of a generation the write did not see (cleared): a
+      // settled tombstone there may stand for a delete after this insert.
+      if (at !== undefined && record !== undefined && isCleared(record, gens[i])) return sortWrite(writes, entry.value, swapOf(at));
       const condition = conditionOf(at, now);
-      // Only nothing or a miss: a settled tombstone there may stand for a delete after this insert.
-      sortWrite(writes, entry.value, condition.mode === 'add' || at?.record?.kind === 'miss' ? condition : SKIP);
-    }
+      sortWrite(writes, entry.value, condition.mode === 'add' || record?.kind === 'miss' ? condition : SKIP);
+    });
     await Promise.all([writes.adds.length > 0 ? this.writeRaw(writes.adds, 'add') : undefined, writes.swaps.length > 0 ? this.swapRaw(writes.swaps) : undefined]);
   }
 
@@ -504,7 +649,7 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
   }
 
   /** The value write at the anchor and the pointer writes, or `undefined` when `obj` must not be stored. */
-  #entry(meta: ClassMetadata, obj: object, now: number): Entry<R> | undefined {
+  #entry(meta: ClassMetadata, obj: object, now: number, gen: string | undefined): Entry<R> | undefined {
     const keys = this.keys.keysOf(meta, obj, this.polymorphic);
     const anchor = keys[0];
     if (anchor === undefined) return undefined;
@@ -516,7 +661,8 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
     const holdUntil = this.#holdFor(expiresAt, now);
     let raw: R;
     try {
-      raw = this.encode(holdUntil === undefined ? { kind: 'value', obj, expiresAt } : { kind: 'value', obj, expiresAt, holdUntil, token: randomUUID() });
+      const record: ValueRecord = holdUntil === undefined ? { kind: 'value', obj, expiresAt } : { kind: 'value', obj, expiresAt, holdUntil, token: randomUUID() };
+      raw = this.encode(gen === undefined ? record : { ...record, gen });
     } catch (error) {
       this.emit({ type: 'skip', store: this.name, className: meta.name, reason: `not encodable: ${(error as Error).message}` });
       return undefined;
@@ -540,9 +686,10 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
    * Reads and decodes keys. Corrupt entries, and entries past even their hold, go to `stale` (to be
    * removed) and read as nothing; tombstones are never removed here (they expire by themselves).
    */
-  async #read(keys: readonly string[], now: number, stale: string[]): Promise<Map<string, RawRead<R>>> {
+  async #read(keys: readonly string[], now: number, stale: string[], generation?: { readonly key: string; readonly out: { raw?: R } }): Promise<Map<string, RawRead<R>>> {
     const versions: unknown[] = [];
-    const raws = await this.readRaw(keys, versions);
+    const raws = await this.readRaw(generation === undefined ? keys : [...keys, generation.key], versions);
+    if (generation !== undefined) generation.out.raw = raws[keys.length] ?? undefined;
     const out = new Map<string, RawRead<R>>();
     keys.forEach((key, i) => {
       const raw = raws[i];
@@ -584,6 +731,15 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
 function sortWrite<R>(writes: FillWrites<R>, write: RawWrite<R>, condition: FillCondition<R> | undefined): void {
   if (condition === undefined || condition.mode === 'add') writes.adds.push(write);
   else if (condition.mode === 'swap') writes.swaps.push({ ...write, expected: condition.expected, version: condition.version });
+}
+
+/** Whether a value or miss belongs to another generation of its class than `gen` (it was cleared). */
+function isCleared(record: CacheRecord, gen: string | undefined): boolean {
+  return (record.kind === 'value' || record.kind === 'miss') && record.gen !== gen;
+}
+
+function isGeneration(raw: unknown): raw is string {
+  return typeof raw === 'string' && raw.startsWith(GENERATION_PREFIX) && raw.length > GENERATION_PREFIX.length;
 }
 
 function isLive(record: { readonly expiresAt: number }, now: number): boolean {

@@ -2,7 +2,8 @@ import type { Bus, BusErrorEvent, BusState } from './bus';
 import { ConfigurationError } from './errors';
 import type { StoreEvent } from './events';
 import type { KeyBuilder } from './keys';
-import { metadataOf } from './metadata';
+import { classByName, getMetadata, metadataOf } from './metadata';
+import type { Class } from './types';
 import type { LocalTier } from './store';
 
 /** What a chain hands to its `ChainBus`. */
@@ -20,6 +21,12 @@ export interface ChainBusOptions {
   /** Called when another process changed objects or messages may have been missed: reads in flight must not be shared on. */
   readonly onRemoteChange: () => void;
 }
+
+/**
+ * A bus key that clears a class hierarchy (`ChainedStore.clear`) rather than naming an object: no
+ * object's key starts with `#` (class names are escaped in keys).
+ */
+const CLEAR_PREFIX = '#clear:';
 
 /** Keys remembered for publishing again after the bus could not send them. */
 const MAX_UNSENT = 10_000;
@@ -110,8 +117,19 @@ export class ChainBus {
     if (keys.length > 0) this.#o.bus.publish(keys);
   }
 
-  #received(keys: readonly string[]): void {
+  /** Tells other processes that every object of `root`'s class hierarchy changed (`ChainedStore.clear`). */
+  publishClear(root: Class): void {
+    this.#o.bus.publish([`${CLEAR_PREFIX}${getMetadata(root).name}`]);
+  }
+
+  #received(received: readonly string[]): void {
     this.#o.onRemoteChange();
+    let keys = received;
+    if (received.some((k) => k.startsWith(CLEAR_PREFIX))) {
+      keys = received.filter((k) => !k.startsWith(CLEAR_PREFIX));
+      for (const key of received) if (key.startsWith(CLEAR_PREFIX)) this.#clear(key.slice(CLEAR_PREFIX.length));
+    }
+    if (keys.length === 0) return;
     for (const tier of this.#o.locals) {
       try {
         tier.settleKeys(keys);
@@ -120,6 +138,13 @@ export class ChainBus {
         this.#o.emit({ type: 'error', store: tier.name, operation: 'bus.receive', error });
       }
     }
+  }
+
+  /** A class this process does not know has nothing cached here. */
+  #clear(name: string): void {
+    const cls = classByName(name);
+    if (cls === undefined) return;
+    for (const tier of this.#o.locals) void tier.clear(cls);
   }
 
   #state(state: BusState): void {

@@ -8,6 +8,7 @@ import { withDeadline } from './deadline';
 import { ConfigurationError } from './errors';
 import { KeyBuilder } from './keys';
 import { getMetadata, metadataOf } from './metadata';
+import { rootOf } from './keys';
 import { isAdoptingStore, isCacheTier, isLocalTier, type CacheTier, type Observation, type Store, type TierLookup, type WriteTicket } from './store';
 import type { Class, KeyQuery } from './types';
 
@@ -46,6 +47,11 @@ interface Tier {
   readonly breaker: CircuitBreaker;
   /** Objects whose invalidation failed on this tier: replayed in the background, and before it is used again. */
   pending: Set<object>;
+  /**
+   * Class hierarchies (by their root class) to clear on this tier before it is used again: a
+   * `clear(Class)` it missed, or more missed invalidations of the class than `maxPendingInvalidations`.
+   */
+  pendingClears: Set<Class>;
   /** The next background replay of `pending`, when one is scheduled. */
   replayTimer: NodeJS.Timeout | undefined;
 }
@@ -137,6 +143,7 @@ export class ChainedStore extends BaseStore {
       cache: isCacheTier(store) ? store : undefined,
       breaker: new CircuitBreaker(options.breaker),
       pending: new Set(),
+      pendingClears: new Set(),
       replayTimer: undefined,
     }));
     this.#caches = this.#tiers.filter((t) => t.cache !== undefined);
@@ -169,7 +176,7 @@ export class ChainedStore extends BaseStore {
   override get<T extends object>(cls: Class<T>, query: KeyQuery<T>): Promise<T | undefined> {
     try {
       const peeking = this.#topPeek;
-      if (peeking !== undefined && this.#top.pending.size === 0) {
+      if (peeking !== undefined && this.#top.pending.size === 0 && this.#top.pendingClears.size === 0) {
         const hit = peeking.peek!(cls, query);
         if (hit !== undefined) return Promise.resolve(this.#adoptsBelowTop ? (this.#adopt([hit], 1)[0] as T) : hit);
       }
@@ -219,8 +226,16 @@ export class ChainedStore extends BaseStore {
           continue;
         }
         const ticket = tickets.get(tier);
+        if (ticket === undefined) {
+          // Its reservation failed: the invalidation remembered then may have been replayed
+          // before the database write, and another write of this chain may since have reserved
+          // and be about to commit an older version there. Invalidated again from now on.
+          this.#remember(tier, objs);
+          failedBelow = true;
+          continue;
+        }
         const below = failedBelow;
-        const committed = ticket !== undefined && (await this.#guard(tier, 'commit', objs, () => tier.cache!.commit(objs, ticket, below)));
+        const committed = await this.#guard(tier, 'commit', objs, () => tier.cache!.commit(objs, ticket, below));
         if (!committed) failedBelow = true;
       }
     } finally {
@@ -279,7 +294,31 @@ export class ChainedStore extends BaseStore {
     }
   }
 
-  /** Tombstones the objects in every cache tier; a failing tier is reported and remembered, never thrown. */
+  /**
+   * Makes every cached object of `cls`'s class hierarchy unreachable in every cache tier of this
+   * chain, and (with a bus) in every other process's in-process tiers, without scanning keys: the
+   * tool after writes the ORM does not see (`nativeUpdate`, query builders, raw SQL). Tiers are
+   * cleared the lowest first, so no tier is filled from one below that still serves the old
+   * generation; a failing tier is reported and cleared before it is trusted again, never thrown
+   * (docs/ARCHITECTURE.md, "Clearing a class").
+   */
+  async clear(cls: Class): Promise<void> {
+    const root = rootOf(getMetadata(cls)).cls;
+    this.#startWrite();
+    try {
+      for (let i = this.#caches.length - 1; i >= 0; i--) {
+        const tier = this.#caches[i]!;
+        if (!(await this.#guard(tier, 'clear', [], () => tier.cache!.clear(root)))) {
+          tier.pendingClears.add(root);
+          this.#scheduleReplay(tier);
+        }
+      }
+    } finally {
+      this.#writing--;
+      this.#bus?.publishClear(root);
+    }
+  }
+
   /**
    * Settled tombstones in every cache tier, the lowest first. A fill may replace a settled
    * tombstone with what it then read lower down, so a tier is settled only once every tier below
@@ -505,7 +544,7 @@ export class ChainedStore extends BaseStore {
     }
     if (!tier.breaker.allow()) return undefined;
     try {
-      if (tier.pending.size > 0) await this.#replay(tier);
+      if (tier.pending.size > 0 || tier.pendingClears.size > 0) await this.#replay(tier);
       const result = await withDeadline(call(), batchDeadline(this.#timeout, count), `${tier.store.name}.${operation}`);
       if (tier.breaker.succeed()) this.emit({ type: 'circuit', store: tier.store.name, state: 'closed' });
       return result;
@@ -525,10 +564,10 @@ export class ChainedStore extends BaseStore {
     if (this.#replayInterval === 0 || tier.replayTimer !== undefined || this.#released) return;
     tier.replayTimer = setTimeout(() => {
       tier.replayTimer = undefined;
-      if (tier.pending.size === 0 || this.#released) return;
+      if ((tier.pending.size === 0 && tier.pendingClears.size === 0) || this.#released) return;
       // #guarded replays what is pending before its call; a failure remembers it and reschedules.
       void this.#guarded(tier, 'invalidate', () => Promise.resolve(true)).then((ok) => {
-        if (ok === undefined && tier.pending.size > 0) this.#scheduleReplay(tier);
+        if (ok === undefined && (tier.pending.size > 0 || tier.pendingClears.size > 0)) this.#scheduleReplay(tier);
       });
     }, this.#replayInterval);
     tier.replayTimer.unref?.();
@@ -536,7 +575,14 @@ export class ChainedStore extends BaseStore {
 
   /** A tier that missed writes may hold old versions: invalidate them before trusting it again. */
   async #replay(tier: Tier): Promise<void> {
+    for (const cls of [...tier.pendingClears]) {
+      await withDeadline(tier.cache!.clear(cls), this.#timeout, `${tier.store.name}.clear`);
+      tier.pendingClears.delete(cls);
+    }
+    // What a clear covered needs no invalidation of its own.
+    for (const o of tier.pending) if (tier.pendingClears.has(rootOf(metadataOf(o)).cls)) tier.pending.delete(o);
     const objs = [...tier.pending];
+    if (objs.length === 0) return;
     await withDeadline(this.#block(tier, objs), batchDeadline(this.#timeout, objs.length), `${tier.store.name}.reserve`);
     for (const o of objs) tier.pending.delete(o);
   }
@@ -562,19 +608,27 @@ export class ChainedStore extends BaseStore {
     return cache.reserve(objs, { token: randomUUID(), expiresAt: Date.now() + cache.tombstoneMs });
   }
 
+  /**
+   * Remembers objects whose invalidation a tier missed; past `maxPendingInvalidations`, their class
+   * is cleared on that tier instead, before it is trusted again.
+   */
   #remember(tier: Tier, objs: readonly object[]): void {
     this.#scheduleReplay(tier);
     for (const o of objs) {
-      if (tier.pending.size >= this.#maxPending) {
-        this.emit({
-          type: 'error',
-          store: tier.store.name,
-          operation: 'invalidate',
-          error: new ConfigurationError(`more than ${this.#maxPending} invalidations missed while ${tier.store.name} failed; its entries are bounded only by lifetimes`),
-        });
-        return;
+      if (tier.pending.has(o)) continue;
+      if (tier.pending.size < this.#maxPending) {
+        tier.pending.add(o);
+        continue;
       }
-      tier.pending.add(o);
+      const root = rootOf(metadataOf(o)).cls;
+      if (tier.pendingClears.has(root)) continue;
+      tier.pendingClears.add(root);
+      this.emit({
+        type: 'error',
+        store: tier.store.name,
+        operation: 'invalidate',
+        error: new ConfigurationError(`more than ${this.#maxPending} invalidations missed while ${tier.store.name} failed; ${root.name} will be cleared there before it is used again`),
+      });
     }
   }
 }

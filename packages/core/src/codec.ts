@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { FORMAT_VERSION } from './keys';
 import { classByName, getMetadata } from './metadata';
-import type { CacheRecord } from './record';
+import type { CacheRecord, MissRecord } from './record';
 import type { Class } from './types';
 
 /** Why a payload could not be decoded; each is a miss, and all but `unknown-class` are deleted. */
@@ -193,11 +193,16 @@ function instantiate(cls: Class, data: Record<string, unknown>, depth: number): 
 export function encodeRecord(record: CacheRecord): string {
   if (record.kind === 'tomb') return encodeTomb(record.token, record.expiresAt, record.settled === true, record.leaseUntil);
   if (record.kind === 'ptr') return `{"f":${FORMAT_VERSION},"k":"p","p":${JSON.stringify(record.key)},"e":${record.expiresAt}}`;
-  if (record.kind === 'miss') return `{"f":${FORMAT_VERSION},"k":"m","t":${JSON.stringify(record.token)},"e":${record.expiresAt}${held(record.holdUntil)}}`;
+  if (record.kind === 'miss') return `{"f":${FORMAT_VERSION},"k":"m","t":${JSON.stringify(record.token)},"e":${record.expiresAt}${held(record.holdUntil)}${generation(record.gen)}}`;
   const meta = getMetadata(record.obj.constructor as Class);
   const data = encodeFields(toPlain(record.obj), 0, new Set([record.obj]));
   const hold = record.holdUntil === undefined ? '' : `${held(record.holdUntil)},"t":${JSON.stringify(record.token ?? '')}`;
-  return `{"f":${FORMAT_VERSION},"k":"v","c":${JSON.stringify(meta.name)},"e":${record.expiresAt}${hold},"d":${JSON.stringify(data)}}`;
+  return `{"f":${FORMAT_VERSION},"k":"v","c":${JSON.stringify(meta.name)},"e":${record.expiresAt}${hold}${generation(record.gen)},"d":${JSON.stringify(data)}}`;
+}
+
+/** The class generation an entry belongs to (`clear(Class)`); a decoder of the previous release ignores it. */
+function generation(gen: string | undefined): string {
+  return gen === undefined ? '' : `,"g":${JSON.stringify(gen)}`;
 }
 
 function held(holdUntil: number | undefined): string {
@@ -233,9 +238,12 @@ export function decodeRecord(payload: string | Buffer | Uint8Array, maxBytes = D
     }
     const holdUntil = env.h;
     if (holdUntil !== undefined && (typeof holdUntil !== 'number' || typeof env.t !== 'string')) return { kind: 'corrupt', reason: 'bad hold' };
+    const gen = env.g;
+    if (gen !== undefined && typeof gen !== 'string') return { kind: 'corrupt', reason: 'bad generation' };
     if (env.k === 'm') {
       if (typeof env.t !== 'string') return { kind: 'corrupt', reason: 'bad miss' };
-      return holdUntil === undefined ? { kind: 'miss', token: env.t, expiresAt } : { kind: 'miss', token: env.t, expiresAt, holdUntil };
+      const miss: MissRecord = holdUntil === undefined ? { kind: 'miss', token: env.t, expiresAt } : { kind: 'miss', token: env.t, expiresAt, holdUntil };
+      return gen === undefined ? miss : { ...miss, gen };
     }
     if (env.k === 'p') {
       if (typeof env.p !== 'string') return { kind: 'corrupt', reason: 'bad pointer' };
@@ -245,7 +253,8 @@ export function decodeRecord(payload: string | Buffer | Uint8Array, maxBytes = D
     const cls = classByName(env.c);
     if (cls === undefined) return { kind: 'unknown-class', name: env.c };
     const obj = instantiate(cls, asRecord(env.d), 0);
-    return holdUntil === undefined ? { kind: 'value', obj, expiresAt } : { kind: 'value', obj, expiresAt, holdUntil, token: env.t as string };
+    if (holdUntil === undefined) return gen === undefined ? { kind: 'value', obj, expiresAt } : { kind: 'value', obj, expiresAt, gen };
+    return { kind: 'value', obj, expiresAt, holdUntil, token: env.t as string, ...(gen === undefined ? {} : { gen }) };
   } catch (error) {
     // JSON.parse quotes the payload in its message: stored bytes must not reach events or logs.
     if (error instanceof SyntaxError) return { kind: 'corrupt', reason: 'not JSON' };

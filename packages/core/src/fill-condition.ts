@@ -59,9 +59,20 @@ function swap<R>(read: RawRead<R>): FillCondition<R> {
   return { mode: 'swap', expected: read.raw as R, version: read.version };
 }
 
+/** The generation of a class hierarchy (by its root class's name) a read saw; `value` is `undefined` where none was ever set. */
+export interface ClassGeneration {
+  readonly root: string;
+  readonly value: string | undefined;
+}
+
 /** The conditions one tier's read noted at the keys where it missed, for the fill after it. */
 export class ReadObservation<R> implements Observation {
   readonly #noted = new Map<string, { readonly read: RawRead<R> | undefined; readonly condition: FillCondition<R> }>();
+  /**
+   * The generation of the class's hierarchy the read saw (`clear(Class)`): the fill writes under
+   * it, so what a read from before a clear fills stays unreachable after it.
+   */
+  classGen: ClassGeneration | undefined = undefined;
 
   /**
    * @param generation what the tier counted when the read began (`BaseCacheStore.readGeneration`):

@@ -14,6 +14,8 @@ import type { Class, KeyQuery } from './types';
 export abstract class InProcessStore extends BaseCacheStore<CacheRecord> implements LocalTier {
   /** Lives in this process: a chain's bus drops here what other processes change. */
   readonly local = true as const;
+  /** Class generations live only here; other processes' in-process tiers hear of a clear through the bus. */
+  protected override readonly generationsInBackend = false;
   /** Entries written this many ms ago or earlier are not served (`Infinity`: any age). */
   #maxAge = Infinity;
   /** How many times `clear()` ran: a fill whose read noted fewer is refused. */
@@ -69,11 +71,17 @@ export abstract class InProcessStore extends BaseCacheStore<CacheRecord> impleme
     if (writes.length > 0) void this.writeRaw(writes, 'set');
   }
 
-  /** Drops every entry; a fill of a read that began before is refused (it may carry what a missed message changed). */
-  clear(): void {
+  /**
+   * With a class, as every tier: its hierarchy's entries become unreachable (a new generation).
+   * Without one, drops every entry; a fill of a read that began before is refused (it may carry
+   * what a missed message changed). Either takes effect before this returns.
+   */
+  override clear(cls?: Class): Promise<void> {
+    if (cls !== undefined) return super.clear(cls);
     this.#clears++;
     this.#clearedAt = Date.now();
     this.clearRecords();
+    return Promise.resolve();
   }
 
   /** Serve only entries written less than `ms` ago (`undefined`: any age); 0 serves none. */
@@ -124,7 +132,9 @@ export abstract class InProcessStore extends BaseCacheStore<CacheRecord> impleme
     if (record !== undefined && record.kind === 'value' && (this.#maxAge === Infinity || !isTooOld(record, Date.now(), this.#maxAge))) {
       // Date.now() only for records that can expire: most never do, and it is not free.
       const live = record.expiresAt === NEVER || !isExpired(record.expiresAt, Date.now());
-      if (live && record.obj instanceof cls && matchesQuery(record.obj, shape, query)) found = record.obj as T;
+      // Generations are compared only once a class was ever cleared here: the hit path stays as it was.
+      const current = !this.classCleared || record.gen === this.localGeneration(meta);
+      if (live && current && record.obj instanceof cls && matchesQuery(record.obj, shape, query)) found = record.obj as T;
     }
     if ((found !== undefined || reportMiss) && this.events.has(found === undefined ? 'miss' : 'hit')) {
       this.emit({ type: found === undefined ? 'miss' : 'hit', store: this.name, className: meta.name, count: 1 });

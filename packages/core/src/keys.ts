@@ -55,6 +55,15 @@ function escapeName(name: string): string {
   return escapeText(name).slice(1);
 }
 
+/**
+ * The topmost decorated class of `meta`'s hierarchy: `clear(Class)` clears a whole hierarchy, as a
+ * polymorphic tier finds subclass instances under their bases' keys.
+ */
+export function rootOf(meta: ClassMetadata): ClassMetadata {
+  const bases = meta.bases;
+  return bases.length === 0 ? meta : bases[bases.length - 1]!;
+}
+
 // Keys remembered per key shape (single-attribute keys only); past this the memo starts over.
 const MEMO_SIZE = 16_384;
 
@@ -181,6 +190,15 @@ export class KeyBuilder {
     if (key.length <= MAX_KEY_BYTES) return key;
     // Escaped names hold no ':', so the class is what comes before the first one.
     return this.#hashedNamed(relative.slice(0, relative.indexOf(':')), key);
+  }
+
+  /**
+   * Where a remote tier keeps the generation of `meta`'s class hierarchy (`clear(Class)`). No entry
+   * key starts with `#` after the namespace except hashed ones, whose digest holds no `:`.
+   */
+  generationKey(meta: ClassMetadata): string {
+    const key = `${this.namespace}#gen:${escapeName(rootOf(meta).name)}`;
+    return key.length <= MAX_KEY_BYTES ? key : `${this.namespace}#gen#${createHash('sha256').update(key).digest('base64url')}`;
   }
 
   /**

@@ -20,6 +20,11 @@ export interface ValueRecord {
   readonly token?: string;
   /** In-process tiers: when it was written (fill or commit), for a chain's `maxStaleWhileDisconnected`. */
   readonly writtenAt?: number;
+  /**
+   * The generation of the class's hierarchy the writer saw (`clear(Class)`): an entry of any other
+   * generation reads as cleared (docs/ARCHITECTURE.md, "Clearing a class").
+   */
+  readonly gen?: string;
 }
 
 export interface TombRecord {
@@ -60,6 +65,8 @@ export interface MissRecord {
   readonly holdUntil?: number;
   /** As on a value: when an in-process tier wrote it. */
   readonly writtenAt?: number;
+  /** As on a value: the class generation it belongs to. */
+  readonly gen?: string;
 }
 
 /** Until when the backend keeps the entry (a held value or miss outlives its own expiry). */

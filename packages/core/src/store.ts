@@ -83,6 +83,12 @@ export interface CacheTier extends Store {
    * Returns `undefined` on a miss. Optional.
    */
   peek?<T extends object>(cls: Class<T>, query: KeyQuery<T>): T | undefined;
+  /**
+   * Makes every object of `cls`'s class hierarchy this tier holds unreachable at once (a new class
+   * generation; docs/ARCHITECTURE.md, "Clearing a class"). A fill or commit of a read or write
+   * that began before never becomes reachable.
+   */
+  clear(cls: Class): Promise<void>;
 }
 
 /**
@@ -98,8 +104,8 @@ export interface LocalTier extends CacheTier {
    * of this process is in flight on the anchor.
    */
   settleKeys(busKeys: readonly string[]): void;
-  /** Drops every entry, and refuses fills of reads that began before. */
-  clear(): void;
+  /** With a class, as every tier; without one, drops every entry, and refuses fills of reads that began before. Takes effect at once. */
+  clear(cls?: Class): Promise<void>;
   /** Serve only entries written less than `ms` ago (`undefined`: any age); 0 serves none. */
   limitAge(ms: number | undefined): void;
 }

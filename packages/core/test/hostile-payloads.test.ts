@@ -137,7 +137,7 @@ describe('objects a tier cannot hold safely', () => {
     for (let i = 0; i < 100; i++) deep = [deep];
     await chain.put(new Doc(4, 'doc-4', deep));
     expect(skipped).toHaveLength(1);
-    expect([...map.values()].every((raw) => raw.includes('"k":"t"'))).toBe(true); // only the write's tombstone
+    expect([...map].filter(([key]) => !key.includes('#gen:')).every(([, raw]) => raw.includes('"k":"t"'))).toBe(true); // only the write's tombstone
     expect(await chain.get(Doc, { id: 4 })).toMatchObject({ id: 4 });
   });
 });

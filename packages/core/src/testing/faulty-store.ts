@@ -4,7 +4,7 @@ import type { Store } from '../store';
 /** How a `FaultyStore` misbehaves: not at all, by throwing, or by answering late (or never). */
 export type FaultMode = { kind: 'ok' } | { kind: 'throw'; error?: Error } | { kind: 'delay'; ms: number } | { kind: 'hang' };
 
-const ASYNC = new Set(['get', 'batchGet', 'lookup', 'fillAbsent', 'put', 'batchPut', 'delete', 'batchDelete', 'reserve', 'commit', 'fill']);
+const ASYNC = new Set(['get', 'batchGet', 'lookup', 'fillAbsent', 'put', 'batchPut', 'delete', 'batchDelete', 'reserve', 'commit', 'fill', 'clear']);
 
 /** What `FaultyStore.wrap` adds to a store. */
 export interface Faulty {

@@ -1,3 +1,4 @@
+import { clearScenario } from './clear-scenario';
 import { writeFailure } from './failure-scenario';
 import { modelRuns } from './model-scenario';
 import { newRows } from './new-rows-scenario';
@@ -18,4 +19,5 @@ export function describeAllRaces(kit: TierKit, runs: number): void {
   // The bus itself stays the scheduler-driven MemoryBusHub (delays, reorders, losses and
   // duplicates on the scheduler's word); the shared tier is the real server.
   describeRaces(busScenario, kit, { runs, naive: ['no-resync'] });
+  describeRaces(clearScenario, kit, { runs, naive: ['clear-fill-gen', 'clear-top-first'] });
 }

@@ -162,5 +162,9 @@ function describeNaive(how: Naive): string {
       return 'the bus without resync: no clear on connected';
     case 'bus-delete':
       return 'a received key is removed, not tombstoned';
+    case 'clear-fill-gen':
+      return 'a fill writes under the class generation current when it lands';
+    case 'clear-top-first':
+      return 'a clear goes from the fastest tier down';
   }
 }

@@ -5,6 +5,7 @@ import {
   ProcessMemoryStore,
   TierUnavailableError,
   TimeoutError,
+  getMetadata,
   type CacheStoreOptions,
   type CacheTier,
   type Class,
@@ -53,8 +54,10 @@ export interface TierKit {
  * - `fill-reservation`: a fill replaces a reservation its read saw (a write's database call in flight);
  * - `fill-any-tomb`: a fill replaces whatever settled tombstone is there when it lands, not the one its read saw;
  * - `keep-misses`: an insert made outside the chain is not invalidated (remembered misses outlive it).
+ * - `clear-fill-gen`: a fill writes under the class generation current when it lands, not the one its read saw;
+ * - `clear-top-first`: `chain.clear` clears the fastest tier first (a read may then refill it from a tier not yet cleared).
  */
-export type Naive = 'set' | 'no-drop' | 'fill-reservation' | 'fill-any-tomb' | 'keep-misses' | 'no-resync' | 'bus-delete';
+export type Naive = 'set' | 'no-drop' | 'fill-reservation' | 'fill-any-tomb' | 'keep-misses' | 'no-resync' | 'bus-delete' | 'clear-fill-gen' | 'clear-top-first';
 
 /** What the bus did over all schedules of a run (coverage figures for the bus scenario). */
 export const busCounts = { messages: 0, lost: 0, duplicated: 0, resyncs: 0 };
@@ -172,7 +175,7 @@ export class World {
     // schedule lands on its fakes later (missed invalidations are replayed at the next call, as modelled).
     const bus = options.bus === true ? this.hub.bus({ name: `bus@${name}` }) : undefined;
     // The naive bus: what other processes sent while it was away is never dropped.
-    if (options.naive === 'no-resync') memory.clear = () => undefined;
+    if (options.naive === 'no-resync') memory.clear = () => Promise.resolve();
     // The naive receiver: removes what others changed, so a fill of an older read can `add` it back.
     if (options.naive === 'bus-delete') {
       const ids = new KeyBuilder();
@@ -180,6 +183,13 @@ export class World {
       memory.settleKeys = (keys) => void raw.removeRaw(keys.flatMap((k) => k.split(' ')).map((k) => ids.relativeKey(k)));
     }
     const chain = new ChainedStore([memory, ...shared, this.db], { name, tierTimeout: 600_000, replayInterval: 0, bus });
+    if (options.naive === 'clear-top-first') {
+      chain.clear = async (cls) => {
+        for (const tier of [memory, ...shared]) await tier.clear(cls);
+        // As the chain tells other processes (chain-bus.ts, CLEAR_PREFIX): only the order is naive.
+        bus?.publish([`#clear:${getMetadata(cls).name}`]);
+      };
+    }
     const proc: Proc = { name, memory, shared, chain, lastOwn: new Map(), naive: options.naive, bus };
     chain.on('circuit', (e) => {
       if (e.state === 'open') this.#circuitOpened = true;
@@ -260,6 +270,14 @@ export class World {
     });
   }
 
+  /** A bulk change the ORM does not see (`nativeUpdate`, raw SQL), then `chain.clear(Item)`. */
+  bulk(proc: Proc, items: readonly Item[]): Promise<void> {
+    return this.#own(proc, items, { faulted: false, invalidatesAfter: true }, async () => {
+      await this.db.batchPut(items);
+      await proc.chain.clear(Item);
+    });
+  }
+
   /**
    * Invariant 1 once everything has returned: every shared tier answers every key the database
    * ever had with the database's current object or nothing; each process's memory tier, with
@@ -322,7 +340,9 @@ export class World {
         // filled again once that version's lifetime ends, not before.
         const held = await tier.get(Item, { id: row.id });
         if (held !== undefined && held.version !== row.version) continue;
-        await tier.fill([new Item(row.id, row.zap, row.bar, row.version, row.ttl)], Date.now());
+        // As a chain fills: after a lookup of this tier, which saw the class's generation.
+        const { observed } = await tier.lookup(Item, [q]);
+        await tier.fill([new Item(row.id, row.zap, row.bar, row.version, row.ttl)], Date.now(), observed);
         const obj = await tier.get(Item, q);
         if (obj?.version !== row.version) this.problems.push(`after a fill of ${describe(row)}, ${tier.name} answers ${show(q)} with ${obj === undefined ? 'nothing' : describe(obj)}`);
       }
@@ -481,6 +501,15 @@ export function makeNaive(tier: CacheTier, how: Naive): void {
         return answer;
       };
       break;
+    case 'clear-fill-gen':
+      tier.fill = async (objs, readStartedAt, observed) => {
+        const again = await lookup(Item, (objs as Item[]).map((o) => ({ id: o.id })));
+        if (observed instanceof ReadObservation) observed.classGen = (again.observed as ReadObservation<unknown>).classGen;
+        return fill(objs, readStartedAt, observed);
+      };
+      break;
+    case 'clear-top-first':
+      break; // the chain's clear (addProc)
     case 'fill-any-tomb':
       // Looks again when the fill lands, and swaps whatever it finds then.
       tier.fill = async (objs, readStartedAt) => {
