@@ -104,6 +104,8 @@ describe.each(topologies)('RedisStore on a $name server', (topology) => {
 
     it('batchPut(100 objects) of a single-key class costs one round trip per node', async () => {
       const store = open({ client: raw });
+      // The first write of a class also reads its generation (clear(Class)); counted from the second.
+      await store.batchPut(items(1));
       const trips = countRoundTrips(raw);
       try {
         await store.batchPut(items(100));
@@ -146,14 +148,17 @@ describe.each(topologies)('RedisStore on a $name server', (topology) => {
       }
     });
 
-    it('get(cls, key) is a single command', async () => {
+    it('get(cls, key) is a single round trip (on a Cluster, one more where the class generation is on another node)', async () => {
       const store = open({ client: raw });
       const [item] = items(1);
       await store.put(item!);
       const trips = countRoundTrips(raw);
       try {
         expect((await store.get(Item, { id: item!.id }))?.label).toBe(item!.label);
-        expect(trips.total()).toBe(1);
+        // The entry and the class's generation (clear(Class)) go as one MGET on one server; on a
+        // Cluster they are in two slots: one round trip to each node, or one where one node has both.
+        if (topology.name === 'Cluster') expect([1, 2]).toContain(trips.total());
+        else expect(trips.total()).toBe(1);
       } finally {
         trips.restore();
       }
@@ -206,7 +211,9 @@ describe.each(topologies)('RedisStore on a $name server', (topology) => {
     it('fill() writes where the key is absent', async () => {
       const store = open();
       const item = new Item(nextId(), 'filled');
-      await store.fill([item], Date.now());
+      // As a chain does: the tier's lookup first (it reads the class's generation), then the fill.
+      const { observed } = await store.lookup(Item, [{ id: item.id }]);
+      await store.fill([item], Date.now(), observed);
       expect((await store.get(Item, { id: item.id }))?.label).toBe('filled');
     });
 
