@@ -6,6 +6,7 @@ import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
 import { DEADLINE_SLICE, batchDeadline, inSlices } from './batches';
 import { withDeadline } from './deadline';
 import { ConfigurationError } from './errors';
+import { graceMemoryOf, type GraceMemory } from './grace-memory';
 import { KeyBuilder } from './keys';
 import { getMetadata, metadataOf } from './metadata';
 import { rootOf } from './keys';
@@ -39,6 +40,18 @@ export interface ChainedStoreOptions extends BaseStoreOptions {
    * written less than this many ms ago; 0 serves none. Without `bus`, ignored. @default 1000
    */
   maxStaleWhileDisconnected?: number;
+  /**
+   * Stale-if-error, in seconds (0: off): when a store that is not a cache (the database) fails a
+   * read, each object asked for may be answered with the last version this chain read of it below
+   * its first tier, or wrote, if that was less than `grace` seconds ago. Such answers are reported
+   * as `stale` events and never written to a tier; where one is missing the database's error is
+   * thrown as without grace. Objects this chain deletes are forgotten at once; objects invalidated
+   * or cleared (changed elsewhere) are not: serving them while the database is down is the point.
+   * @default 0
+   */
+  grace?: number;
+  /** Keys the grace memory keeps, each object under all of its keys (least recently seen out first). @default 10_000 */
+  graceEntries?: number;
 }
 
 interface Tier {
@@ -75,6 +88,9 @@ interface LoadState<T> {
   readonly servedBy: number[];
   readonly readAt: number[];
 }
+
+/** `LoadState.servedBy` of an answer from the grace memory (stale-if-error): no tier gave it. */
+const GRACE = -2;
 
 interface Waiter {
   readonly query: object;
@@ -120,6 +136,8 @@ export class ChainedStore extends BaseStore {
   #flushScheduled = false;
   /** The bus wiring, when the chain has a bus. */
   readonly #bus: ChainBus | undefined;
+  /** Stale-if-error (option `grace`), when on. */
+  readonly #grace: GraceMemory | undefined;
 
   constructor(stores: readonly Store[], options: ChainedStoreOptions = {}) {
     super(options);
@@ -155,6 +173,7 @@ export class ChainedStore extends BaseStore {
     this.#top = this.#tiers[0]!;
     this.#topPeek = this.#top.cache?.peek === undefined ? undefined : this.#top.cache;
     const maxStale = checkMaxStale(options.maxStaleWhileDisconnected);
+    this.#grace = graceMemoryOf(options.grace, options.graceEntries);
     if (options.bus !== undefined) {
       const bus = options.bus;
       if (bus === null || typeof bus !== 'object' || typeof bus.publish !== 'function' || typeof bus.subscribe !== 'function') {
@@ -217,7 +236,9 @@ export class ChainedStore extends BaseStore {
         if (tier.cache === undefined) {
           try {
             await this.#asOwnWrite(objs, () => tier.store.batchPut(objs));
+            this.#grace?.remember(objs);
           } catch (error) {
+            this.#grace?.forget(objs);
             // The store may have written before failing (a lost reply), after a concurrent writer
             // replaced this write's reservations with its own, now older, value: tombstone again.
             await this.#tombstone(objs, 'delete');
@@ -255,6 +276,7 @@ export class ChainedStore extends BaseStore {
     if (objs.length > DEADLINE_SLICE) return void (await inSlices(objs, DEADLINE_SLICE, (slice) => this.batchDelete(slice)));
     objs.forEach((o) => metadataOf(o));
     this.#startWrite();
+    this.#grace?.forget(objs);
     try {
       for (let i = this.#tiers.length - 1; i >= 0; i--) {
         const tier = this.#tiers[i]!;
@@ -358,7 +380,7 @@ export class ChainedStore extends BaseStore {
   }
 
   /** Asks each tier in turn for what is still missing, then fills the tiers above and adopts. */
-  async #load<T extends object>(cls: Class<T>, queries: readonly KeyQuery<T>[]): Promise<(T | undefined)[]> {
+  async #load<T extends object>(cls: Class<T>, queries: readonly KeyQuery<T>[], failures?: unknown[]): Promise<(T | undefined)[]> {
     const meta = getMetadata(cls);
     queries.forEach((q) => meta.shapeFor(q));
     const read: LoadState<T> = {
@@ -375,7 +397,14 @@ export class ChainedStore extends BaseStore {
       const startedAt = Date.now();
       let lookup: TierLookup<T>;
       if (tier.cache === undefined) {
-        lookup = { found: await tier.store.batchGet(cls, asked), absent: undefined, observed: undefined as never };
+        try {
+          lookup = { found: await tier.store.batchGet(cls, asked), absent: undefined, observed: undefined as never };
+        } catch (error) {
+          if (this.#grace === undefined) throw error;
+          this.#answerFromGrace(cls, queries, missing, read, error, failures);
+          missing = [];
+          break;
+        }
       } else {
         const got = await this.#guarded(tier, 'batchGet', () => tier.cache!.lookup(cls, asked), asked.length);
         if (got === undefined) continue;
@@ -398,7 +427,32 @@ export class ChainedStore extends BaseStore {
       missing = still;
     }
     await this.#fill(cls, queries, missedIn, read);
+    if (this.#grace !== undefined) this.#grace.remember(read.results.filter((_obj, i) => read.servedBy[i]! >= 0));
     return this.#adoptResults(read.results, read.servedBy);
+  }
+
+  /**
+   * Stale-if-error: answers the queries the database failed from the grace memory. Without an
+   * answer for each, the database's error stands: thrown, or with `failures` (coalesced gets)
+   * recorded per query so that the others are still answered.
+   */
+  #answerFromGrace<T extends object>(cls: Class<T>, queries: readonly KeyQuery<T>[], missing: readonly number[], read: LoadState<T>, error: unknown, failures: unknown[] | undefined): void {
+    const recalled = this.#grace!.recall(cls, missing.map((i) => queries[i]!));
+    if (failures === undefined && recalled.some((r) => r === undefined)) throw error;
+    let count = 0;
+    let oldest = 0;
+    missing.forEach((i, j) => {
+      const answer = recalled[j];
+      if (answer === undefined) {
+        failures![i] = error;
+        return;
+      }
+      read.results[i] = answer.obj as T;
+      read.servedBy[i] = GRACE;
+      count++;
+      oldest = Math.max(oldest, answer.ageMs);
+    });
+    if (count > 0) this.emit({ type: 'stale', store: this.name, className: getMetadata(cls).name, count, ageMs: oldest, error });
   }
 
   /**
@@ -443,10 +497,13 @@ export class ChainedStore extends BaseStore {
   #adoptResults<T extends object>(results: (T | undefined)[], servedBy: readonly number[]): (T | undefined)[] {
     const byTier = new Map<number, number[]>();
     results.forEach((obj, i) => {
-      if (obj === undefined || this.#tiers[servedBy[i]!]!.cache === undefined) return;
-      const list = byTier.get(servedBy[i]!) ?? [];
+      if (obj === undefined) return;
+      // A grace answer goes through every adopting store (-1: as if from above the first tier).
+      const t = servedBy[i] === GRACE ? -1 : servedBy[i]!;
+      if (t >= 0 && this.#tiers[t]!.cache === undefined) return;
+      const list = byTier.get(t) ?? [];
       list.push(i);
-      byTier.set(servedBy[i]!, list);
+      byTier.set(t, list);
     });
     for (const [t, indexes] of byTier) {
       const adopted = this.#adopt(indexes.map((i) => results[i]!), t + 1);
@@ -497,8 +554,10 @@ export class ChainedStore extends BaseStore {
     const groups = [...this.#queued];
     this.#queued.clear();
     for (const [cls, waiters] of groups) {
-      this.#load(cls, waiters.map((w) => w.query)).then(
-        (found) => waiters.forEach((w, i) => w.resolve(found[i])),
+      // With grace, each get fails or succeeds alone: one object without a grace answer fails only its own get.
+      const failures: unknown[] | undefined = this.#grace === undefined ? undefined : new Array(waiters.length);
+      this.#load(cls, waiters.map((w) => w.query), failures).then(
+        (found) => waiters.forEach((w, i) => (failures !== undefined && i in failures ? w.reject(failures[i]) : w.resolve(found[i]))),
         (error: unknown) => waiters.forEach((w) => w.reject(error)),
       );
     }

@@ -14,6 +14,11 @@ export type StoreEvent =
   | { readonly type: 'corrupt'; readonly store: string; readonly key: string; readonly reason: string }
   /** A tier failed; inside a chain the call went on without it. */
   | { readonly type: 'error'; readonly store: string; readonly operation: string; readonly error: unknown }
+  /**
+   * Stale-if-error (a chain's `grace`): the database failed, and `count` objects were answered
+   * with the last version the chain had seen, the oldest seen `ageMs` ago; `error` is the database's.
+   */
+  | { readonly type: 'stale'; readonly store: string; readonly className: string; readonly count: number; readonly ageMs: number; readonly error: unknown }
   /** A chain stopped (open) or resumed (closed) calling a failing tier. */
   | { readonly type: 'circuit'; readonly store: string; readonly state: 'open' | 'closed' }
   /**
