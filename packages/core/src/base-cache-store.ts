@@ -537,7 +537,7 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
     }
     if (unknown) this.emit({ type: 'skip', store: this.name, className: first.name, reason: 'the read may have begun before a clear of the class' });
     await Promise.all([this.#writeConditional(writes, readStartedAt, seen), pointers.length > 0 ? this.writeRaw(pointers, 'set') : undefined]);
-    if (this.events.has('fill')) this.emit({ type: 'fill', store: this.name, className: first.name, count: objs.length });
+    if (this.counted('fill', objs.length)) this.notify({ type: 'fill', store: this.name, className: first.name, count: objs.length });
   }
 
   /** Remembers, for `missLifetime`, that the database had nothing for `queries`; conditional as `fill`. */
@@ -722,8 +722,8 @@ export abstract class BaseCacheStore<R = string> extends BaseStore implements Ca
   }
 
   #count(meta: ClassMetadata, hits: number, misses: number): void {
-    if (hits > 0 && this.events.has('hit')) this.emit({ type: 'hit', store: this.name, className: meta.name, count: hits });
-    if (misses > 0 && this.events.has('miss')) this.emit({ type: 'miss', store: this.name, className: meta.name, count: misses });
+    if (hits > 0 && this.counted('hit', hits)) this.notify({ type: 'hit', store: this.name, className: meta.name, count: hits });
+    if (misses > 0 && this.counted('miss', misses)) this.notify({ type: 'miss', store: this.name, className: meta.name, count: misses });
   }
 }
 

@@ -3,6 +3,26 @@ import { StoreEvents, type StoreEvent, type StoreEventListener, type StoreEventT
 import type { Store } from './store';
 import type { Class, KeyQuery } from './types';
 
+/** Counts since a store was created (`stats()`), for those without OpenTelemetry. */
+export interface StoreStats {
+  readonly store: string;
+  /** Objects found (a cache tier's hits; for other stores, what they answered). */
+  readonly hits: number;
+  readonly misses: number;
+  /** `hits / (hits + misses)`; `undefined` before any read. */
+  readonly hitRatio: number | undefined;
+  /** Objects a chain wrote back into this tier. */
+  readonly fills: number;
+  /** `skip` events: objects not stored (too large, lifetime past, not encodable, a fill refused). */
+  readonly skips: number;
+  /** Undecodable payloads, treated as misses and removed. */
+  readonly corrupt: number;
+  /** `error` events: failed calls (for a chain, its tiers' and its bus's). */
+  readonly errors: number;
+  /** Objects a chain answered from its grace memory while the database failed. */
+  readonly stale: number;
+}
+
 /** Options every store takes. */
 export interface BaseStoreOptions {
   /** Shown in events and errors. @default the class name, e.g. 'ProcessMemoryStore' */
@@ -16,6 +36,7 @@ export interface BaseStoreOptions {
 export abstract class BaseStore implements Store {
   readonly name: string;
   protected readonly events = new StoreEvents();
+  readonly #counts = { hits: 0, misses: 0, fills: 0, skips: 0, corrupt: 0, errors: 0, stale: 0 };
 
   constructor(options: BaseStoreOptions = {}) {
     if (options === null || typeof options !== 'object') {
@@ -54,8 +75,56 @@ export abstract class BaseStore implements Store {
     return this;
   }
 
-  /** Reports an event to this store's listeners. */
+  /** What this store has counted since it was created; see `StoreStats`. */
+  stats(): StoreStats {
+    const { hits, misses } = this.#counts;
+    return { store: this.name, ...this.#counts, hitRatio: hits + misses === 0 ? undefined : hits / (hits + misses) };
+  }
+
+  /** Reports an event to this store's listeners, and counts it for `stats()`. */
   protected emit(event: StoreEvent): void {
+    this.#count(event.type, 'count' in event ? event.count : 1);
     this.events.emit(event);
+  }
+
+  /**
+   * Counts `n` events of `type` for `stats()` without building one; whether anyone listens (then
+   * build it and `notify` it). For the hot paths, where an event nobody hears must cost nothing.
+   */
+  protected counted(type: 'hit' | 'miss' | 'fill' | 'skip', n: number): boolean {
+    this.#count(type, n);
+    return this.events.has(type);
+  }
+
+  /** Reports an event already counted with `counted`. */
+  protected notify(event: StoreEvent): void {
+    this.events.emit(event);
+  }
+
+  #count(type: StoreEvent['type'], n: number): void {
+    const counts = this.#counts;
+    switch (type) {
+      case 'hit':
+        counts.hits += n;
+        break;
+      case 'miss':
+        counts.misses += n;
+        break;
+      case 'fill':
+        counts.fills += n;
+        break;
+      case 'skip':
+        counts.skips += n;
+        break;
+      case 'corrupt':
+        counts.corrupt += n;
+        break;
+      case 'error':
+        counts.errors += n;
+        break;
+      case 'stale':
+        counts.stale += n;
+        break;
+    }
   }
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { BaseStore, type BaseStoreOptions } from './base-store';
+import { BaseStore, type BaseStoreOptions, type StoreStats } from './base-store';
 import type { Bus } from './bus';
 import { ChainBus, checkMaxStale } from './chain-bus';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
@@ -75,6 +75,24 @@ export interface InvalidateOptions {
   created?: boolean;
 }
 
+/** One store of a chain, as `ChainedStore.stats()` reports it. */
+export interface ChainTierStats {
+  readonly store: string;
+  /** Whether the chain calls it: `closed` yes, `open` no (it failed), `half-open` one trial call. Stores that are not caches: always `closed`. */
+  readonly breaker: 'closed' | 'open' | 'half-open';
+  /** Objects whose invalidation it missed, to be delivered before it is used again. */
+  readonly pendingInvalidations: number;
+  /** Classes to clear on it before it is used again. */
+  readonly pendingClears: number;
+  /** The store's own counts, when it keeps them. */
+  readonly stats: StoreStats | undefined;
+}
+
+/** `ChainedStore.stats()`: the chain's own counts (its tiers' errors, stale answers) and each store's. */
+export interface ChainStats extends StoreStats {
+  readonly tiers: readonly ChainTierStats[];
+}
+
 /** A cache tier that missed some of a read's queries, and what its read saw there. */
 interface Missed {
   readonly tier: Tier;
@@ -138,6 +156,8 @@ export class ChainedStore extends BaseStore {
   readonly #bus: ChainBus | undefined;
   /** Stale-if-error (option `grace`), when on. */
   readonly #grace: GraceMemory | undefined;
+  /** First-tier hits of the synchronous path, counted apart so that it stays as cheap as it was (`stats()`). */
+  #peekHits = 0;
 
   constructor(stores: readonly Store[], options: ChainedStoreOptions = {}) {
     super(options);
@@ -197,7 +217,10 @@ export class ChainedStore extends BaseStore {
       const peeking = this.#topPeek;
       if (peeking !== undefined && this.#top.pending.size === 0 && this.#top.pendingClears.size === 0) {
         const hit = peeking.peek!(cls, query);
-        if (hit !== undefined) return Promise.resolve(this.#adoptsBelowTop ? (this.#adopt([hit], 1)[0] as T) : hit);
+        if (hit !== undefined) {
+          this.#peekHits++;
+          return Promise.resolve(this.#adoptsBelowTop ? (this.#adopt([hit], 1)[0] as T) : hit);
+        }
       }
       if (!this.#coalesce) return this.#load(cls, [query]).then((r) => r[0]);
       return this.#enqueue(cls, query) as Promise<T | undefined>;
@@ -366,6 +389,28 @@ export class ChainedStore extends BaseStore {
   }
 
   /**
+   * The chain's counts — `hits`: queries a cache tier answered (found, or remembered as absent);
+   * `misses`: the others (the database's answers, grace answers, failures); counted, not emitted as
+   * events — and, per store fastest first, its breaker, what it still owes and its own counts.
+   */
+  override stats(): ChainStats {
+    const own = super.stats();
+    const hits = own.hits + this.#peekHits;
+    return {
+      ...own,
+      hits,
+      hitRatio: hits + own.misses === 0 ? undefined : hits / (hits + own.misses),
+      tiers: this.#tiers.map((tier) => ({
+        store: tier.store.name,
+        breaker: tier.cache === undefined ? 'closed' : tier.breaker.state,
+        pendingInvalidations: tier.pending.size,
+        pendingClears: tier.pendingClears.size,
+        stats: tier.store.stats?.(),
+      })),
+    };
+  }
+
+  /**
    * Releases every store in the chain and stops background replays (invalidations still missed stay
    * remembered and are delivered at the next call to their tier).
    */
@@ -426,9 +471,18 @@ export class ChainedStore extends BaseStore {
       if (tier.cache !== undefined && still.length > 0) missedIn.push({ tier, index: t, observed: lookup.observed });
       missing = still;
     }
+    this.#countAnswers(read.servedBy);
     await this.#fill(cls, queries, missedIn, read);
     if (this.#grace !== undefined) this.#grace.remember(read.results.filter((_obj, i) => read.servedBy[i]! >= 0));
     return this.#adoptResults(read.results, read.servedBy);
+  }
+
+  #countAnswers(servedBy: readonly number[]): void {
+    let hits = 0;
+    for (const t of servedBy) if (t >= 0 && this.#tiers[t]!.cache !== undefined) hits++;
+    // Counted only: the tiers report their own hit and miss events.
+    if (hits > 0) this.counted('hit', hits);
+    if (servedBy.length > hits) this.counted('miss', servedBy.length - hits);
   }
 
   /**

@@ -136,8 +136,8 @@ export abstract class InProcessStore extends BaseCacheStore<CacheRecord> impleme
       const current = !this.classCleared || record.gen === this.localGeneration(meta);
       if (live && current && record.obj instanceof cls && matchesQuery(record.obj, shape, query)) found = record.obj as T;
     }
-    if ((found !== undefined || reportMiss) && this.events.has(found === undefined ? 'miss' : 'hit')) {
-      this.emit({ type: found === undefined ? 'miss' : 'hit', store: this.name, className: meta.name, count: 1 });
+    if ((found !== undefined || reportMiss) && this.counted(found === undefined ? 'miss' : 'hit', 1)) {
+      this.notify({ type: found === undefined ? 'miss' : 'hit', store: this.name, className: meta.name, count: 1 });
     }
     return found;
   }

@@ -4,7 +4,7 @@ export type { Class, KeyQuery, KeyValue, Lifetime, LifetimeFn, Duration } from '
 export type { Store, CacheTier, LocalTier, AdoptingStore, WriteTicket, Observation, TierLookup } from './store';
 export { isCacheTier, isLocalTier, isAdoptingStore } from './store';
 export { BaseStore } from './base-store';
-export type { BaseStoreOptions } from './base-store';
+export type { BaseStoreOptions, StoreStats } from './base-store';
 export { BaseCacheStore, matchesQuery } from './base-cache-store';
 export type { CacheStoreOptions, RawSwap, RawWrite } from './base-cache-store';
 export { InProcessStore } from './in-process-store';
@@ -15,7 +15,7 @@ export type { ProcessMemoryStoreOptions } from './process-memory-store';
 export { AsyncLocalStore } from './async-local-store';
 export type { AsyncLocalStoreOptions } from './async-local-store';
 export { ChainedStore } from './chained-store';
-export type { ChainedStoreOptions, InvalidateOptions } from './chained-store';
+export type { ChainStats, ChainTierStats, ChainedStoreOptions, InvalidateOptions } from './chained-store';
 export { CircuitBreaker } from './circuit-breaker';
 export type { CircuitBreakerOptions } from './circuit-breaker';
 export { withDeadline } from './deadline';

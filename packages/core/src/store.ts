@@ -1,3 +1,4 @@
+import type { StoreStats } from './base-store';
 import type { StoreEventListener, StoreEventType } from './events';
 import type { Class, KeyQuery } from './types';
 
@@ -20,6 +21,8 @@ export interface Store {
   /** Listens to what the store reports (hits, misses, fills, skips, errors). */
   on<K extends StoreEventType>(type: K, listener: StoreEventListener<K>): this;
   off<K extends StoreEventType>(type: K, listener: StoreEventListener<K>): this;
+  /** Counts since the store was created (every `BaseStore` has them). */
+  stats?(): StoreStats;
 }
 
 /** A write in progress through a chain: its tombstones carry `token` and expire at `expiresAt`. */

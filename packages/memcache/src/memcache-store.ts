@@ -180,12 +180,12 @@ export class MemcacheStore extends BaseCacheStore<string> {
   }
 
   #skipTooLarge(raw: string): void {
-    if (!this.events.has('skip')) return;
+    if (!this.counted('skip', 1)) return;
     // Rare, so decoding once to name the class in the event is affordable.
     const record = decodeRecord(raw, Number.MAX_SAFE_INTEGER);
     const className = record.kind === 'value' ? metadataOf(record.obj).name : record.kind === 'unknown-class' ? record.name : 'unknown';
     const bytes = Buffer.byteLength(raw, 'utf8');
-    this.emit({ type: 'skip', store: this.name, className, reason: `value of ${bytes} bytes exceeds memcached's item size limit` });
+    this.notify({ type: 'skip', store: this.name, className, reason: `value of ${bytes} bytes exceeds memcached's item size limit` });
   }
 
   #refused(status: number, operation: string): TierUnavailableError {
