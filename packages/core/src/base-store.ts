@@ -23,6 +23,17 @@ export interface StoreStats {
   readonly stale: number;
 }
 
+/** Which `StoreStats` field each event type adds to (the others are not counted). */
+const COUNTED: Partial<Record<StoreEvent['type'], 'hits' | 'misses' | 'fills' | 'skips' | 'corrupt' | 'errors' | 'stale'>> = {
+  hit: 'hits',
+  miss: 'misses',
+  fill: 'fills',
+  skip: 'skips',
+  corrupt: 'corrupt',
+  error: 'errors',
+  stale: 'stale',
+};
+
 /** Options every store takes. */
 export interface BaseStoreOptions {
   /** Shown in events and errors. @default the class name, e.g. 'ProcessMemoryStore' */
@@ -102,29 +113,7 @@ export abstract class BaseStore implements Store {
   }
 
   #count(type: StoreEvent['type'], n: number): void {
-    const counts = this.#counts;
-    switch (type) {
-      case 'hit':
-        counts.hits += n;
-        break;
-      case 'miss':
-        counts.misses += n;
-        break;
-      case 'fill':
-        counts.fills += n;
-        break;
-      case 'skip':
-        counts.skips += n;
-        break;
-      case 'corrupt':
-        counts.corrupt += n;
-        break;
-      case 'error':
-        counts.errors += n;
-        break;
-      case 'stale':
-        counts.stale += n;
-        break;
-    }
+    const field = COUNTED[type];
+    if (field !== undefined) this.#counts[field] += n;
   }
 }

@@ -6,6 +6,7 @@ import { MikroOrmStore } from '@stockpyle/mikro-orm';
 import { percentile } from '../../../test-support/fault-load';
 import { pgQuery, startPostgres, type ServiceHandle } from '../../../test-support/services';
 import { ENTITIES, Foo } from './support/entities';
+import { closeWithin5s } from './support/orm';
 
 // A private PostgreSQL whose connections are terminated (pg_terminate_backend) twice while a chain
 // [ProcessMemoryStore, MikroOrmStore] serves a bounded load: the database's errors must reach the
@@ -27,12 +28,7 @@ describe(`MikroOrmStore when PostgreSQL terminates its connections (${OPS} mixed
   }, 60_000);
 
   afterAll(async () => {
-    // On MikroORM 7.2 (Kysely 0.29), a transaction whose rollback failed on a terminated connection
-    // never gives that connection back to the pool, and close() then waits for it forever: the wait
-    // is bounded here (see this package's README, "Known issues").
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([orm?.close(true), new Promise((resolve) => (timer = setTimeout(resolve, 5_000)))]);
-    clearTimeout(timer);
+    await closeWithin5s(orm);
     await pg?.stop();
   }, 20_000);
 

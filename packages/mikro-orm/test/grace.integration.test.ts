@@ -5,6 +5,7 @@ import { ChainedStore, ProcessMemoryStore, StockpyleError, type StoreEventOf } f
 import { MikroOrmStore, StockpyleSubscriber, stockpyleEntityManager } from '@stockpyle/mikro-orm';
 import { startPostgres, type ServiceHandle } from '../../../test-support/services';
 import { ENTITIES, Foo } from './support/entities';
+import { closeWithin5s } from './support/orm';
 
 // A private PostgreSQL shut down (SIGINT, its fast shutdown: every connection closed, new ones refused) while chains [ProcessMemoryStore, MikroOrmStore] serve reads
 // of rows changed elsewhere (invalidated: every read must reach the database). With `grace`, the
@@ -30,10 +31,7 @@ describe(`stale-if-error (grace) when PostgreSQL is shut down (${READS} reads, $
   }, 60_000);
 
   afterAll(async () => {
-    // Bounded, as in faults.integration.test.ts: a pool that lost its server may wait on close.
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([orm?.close(true), new Promise((resolve) => (timer = setTimeout(resolve, 5_000)))]);
-    clearTimeout(timer);
+    await closeWithin5s(orm);
     await pg?.stop();
   }, 30_000);
 
@@ -163,9 +161,7 @@ describe(`stale-if-error (grace) when PostgreSQL is shut down (${READS} reads, $
       await pg.restart();
       await chain.release();
     } finally {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([cached.close(true), new Promise((resolve) => (timer = setTimeout(resolve, 5_000)))]);
-      clearTimeout(timer);
+      await closeWithin5s(cached);
     }
   }, 120_000);
 });
