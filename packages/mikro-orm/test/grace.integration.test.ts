@@ -35,6 +35,26 @@ describe(`stale-if-error (grace) when PostgreSQL is shut down (${READS} reads, $
     await pg?.stop();
   }, 30_000);
 
+  /**
+   * Shuts PostgreSQL down (SIGINT rather than SIGKILL: the test server runs without durability, so
+   * a crash would lose the rows) and waits until the ORM's own find fails; that error.
+   */
+  async function shutDown(): Promise<Error> {
+    pg.kill('SIGINT');
+    for (let attempt = 0; attempt < 250; attempt++) {
+      const error = await orm.em
+        .fork()
+        .findOne(Foo, { id: 1 })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      if (error !== undefined) return error as Error;
+      await sleep(20);
+    }
+    throw new Error('PostgreSQL still answers 5 s after SIGINT');
+  }
+
   /** Reads random rows with `CONCURRENCY` in flight; every answer and error. */
   async function load(chain: ChainedStore): Promise<{ answers: (Foo | undefined)[]; errors: unknown[]; ms: number }> {
     const answers: (Foo | undefined)[] = [];
@@ -70,15 +90,7 @@ describe(`stale-if-error (grace) when PostgreSQL is shut down (${READS} reads, $
     }
 
     // What the ORM itself raises with its server gone.
-    // SIGINT rather than SIGKILL: the test server runs without durability, so a crash would lose the rows.
-    pg.kill('SIGINT');
-    const direct = await orm.em
-      .fork()
-      .findOne(Foo, { id: 1 })
-      .then(
-        () => undefined,
-        (error: unknown) => error,
-      );
+    const direct = await shutDown();
     expect(direct).toBeInstanceOf(Error);
 
     // The pg driver reports each dropped pooled connection on the console; keep the output readable.
@@ -145,7 +157,7 @@ describe(`stale-if-error (grace) when PostgreSQL is shut down (${READS} reads, $
       const seen = await cached.em.fork().findOneOrFail(Foo, { id: 5 });
       expect(seen.bar).toBe('v1-5');
       await chain.invalidate([seen]);
-      pg.kill('SIGINT');
+      await shutDown();
       const quiet = jest.spyOn(console, 'log').mockImplementation(() => undefined);
       try {
         const em = cached.em.fork();
