@@ -67,6 +67,8 @@ interface Tier {
   pendingClears: Set<Class>;
   /** The next background replay of `pending`, when one is scheduled. */
   replayTimer: NodeJS.Timeout | undefined;
+  /** The replay of what it missed in progress, which concurrent calls to it wait for. */
+  replaying: Promise<void> | undefined;
 }
 
 /** Options of `ChainedStore.invalidate`. */
@@ -183,6 +185,7 @@ export class ChainedStore extends BaseStore {
       pending: new Set(),
       pendingClears: new Set(),
       replayTimer: undefined,
+      replaying: undefined,
     }));
     this.#caches = this.#tiers.filter((t) => t.cache !== undefined);
     this.#timeout = tierTimeout;
@@ -687,13 +690,32 @@ export class ChainedStore extends BaseStore {
   }
 
   /** A tier that missed writes may hold old versions: invalidate them before trusting it again. */
+  /**
+   * One replay at a time per tier: calls that find one in progress wait for it, then replay what
+   * is still owed themselves. Concurrent replays would clear a class twice (two generations: the
+   * fills made under the first become unreachable) and reserve the same objects twice.
+   */
   async #replay(tier: Tier): Promise<void> {
+    while (tier.replaying !== undefined) await tier.replaying.catch(() => undefined);
+    if (tier.pending.size === 0 && tier.pendingClears.size === 0) return;
+    const run = this.#replayOwed(tier);
+    tier.replaying = run;
+    try {
+      await run;
+    } finally {
+      if (tier.replaying === run) tier.replaying = undefined;
+    }
+  }
+
+  async #replayOwed(tier: Tier): Promise<void> {
+    const cleared = new Set<Class>();
     for (const cls of [...tier.pendingClears]) {
       await withDeadline(tier.cache!.clear(cls), this.#timeout, `${tier.store.name}.clear`);
       tier.pendingClears.delete(cls);
+      cleared.add(cls);
     }
-    // What a clear covered needs no invalidation of its own.
-    for (const o of tier.pending) if (tier.pendingClears.has(rootOf(metadataOf(o)).cls)) tier.pending.delete(o);
+    // What a clear covered needs no invalidation of its own (a reservation would only block its refill).
+    if (cleared.size > 0) for (const o of tier.pending) if (cleared.has(rootOf(metadataOf(o)).cls)) tier.pending.delete(o);
     const objs = [...tier.pending];
     if (objs.length === 0) return;
     await withDeadline(this.#block(tier, objs), batchDeadline(this.#timeout, objs.length), `${tier.store.name}.reserve`);

@@ -134,6 +134,27 @@ describe('clear(Class)', () => {
       expect((await shared.batchGet(Foo, changed.map((r) => ({ id: r.id })))).filter((f) => f !== undefined && f.bar !== 'b')).toHaveLength(0);
     });
 
+    it('a tier owing a clear is cleared once however many calls arrive at once, and the invalidations it covers are not replayed', async () => {
+      const memory = new ProcessMemoryStore();
+      const shared = CountingStore.wrap(FaultyStore.wrap(new DictionaryStore(new Map())));
+      const db = CountingStore.wrap(new MemoryDatabase());
+      const chain = new ChainedStore([memory, shared, db], { replayInterval: 0, breaker: { failureThreshold: 1_000_000 }, maxPendingInvalidations: 2 });
+      const rows = [1, 2, 3].map((id) => new Foo(id, id, 'a'));
+      await chain.batchPut(rows);
+      shared.fault({ kind: 'throw' });
+      await chain.invalidate(rows); // two remembered, the third overflows: Foo is to be cleared there
+      shared.heal();
+      shared.resetCounts();
+      await Promise.all([chain.batchGet(Foo, [{ id: 1 }]), chain.batchGet(Foo, [{ id: 2 }]), chain.batchGet(Foo, [{ id: 3 }])]);
+      expect(shared.counts.clear).toBe(1);
+      expect(shared.counts.reserve ?? 0).toBe(0); // the two remembered invalidations went with the clear
+      // Refilled at once: no reservation blocks the fills.
+      db.resetCounts();
+      memory.clear();
+      expect((await chain.batchGet(Foo, [{ id: 1 }, { id: 2 }, { id: 3 }])).map((f) => f?.bar)).toEqual(['a', 'a', 'a']);
+      expect(db.calls('batchGet')).toBe(0);
+    });
+
     it('reaches other processes through the bus', async () => {
       const hub = new MemoryBusHub();
       const backend = new Map<string, string>();

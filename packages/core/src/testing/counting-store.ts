@@ -1,6 +1,6 @@
 import type { Store } from '../store';
 
-const COUNTED = ['get', 'batchGet', 'lookup', 'fillAbsent', 'put', 'batchPut', 'delete', 'batchDelete', 'reserve', 'commit', 'fill', 'peek', 'adopt', 'release'] as const;
+const COUNTED = ['get', 'batchGet', 'lookup', 'fillAbsent', 'put', 'batchPut', 'delete', 'batchDelete', 'reserve', 'commit', 'fill', 'clear', 'peek', 'adopt', 'release'] as const;
 
 /** What `CountingStore.wrap` adds to a store. */
 export interface Counting {
