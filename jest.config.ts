@@ -35,6 +35,7 @@ const transform: Config['transform'] = {
 /** Workspace packages resolve to their sources, so tests never need a build. */
 const moduleNameMapper: Config['moduleNameMapper'] = {
   '^@stockpyle/core/testing$': '<rootDir>/packages/core/src/testing/index.ts',
+  '^@stockpyle/core/opentelemetry$': '<rootDir>/packages/core/src/opentelemetry/index.ts',
   '^@stockpyle/(core|memcache|redis|mikro-orm|nestjs)$': '<rootDir>/packages/$1/src/index.ts',
 };
 

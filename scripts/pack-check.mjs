@@ -69,6 +69,7 @@ const checks = {
     imports: {
       '@stockpyle/core': ['Stockpyle', 'ProcessMemoryStore', 'DictionaryStore', 'ChainedStore', 'ConfigurationError', 'UnknownKeyError'],
       '@stockpyle/core/testing': ['CountingStore', 'FaultyStore', 'describeStoreContract', 'defaultFixtures'],
+      '@stockpyle/core/opentelemetry': ['instrumentOpenTelemetry'],
     },
     body: `
       class Foo { constructor(id, zap, bar) { Object.assign(this, { id, zap, bar }); } }
@@ -87,10 +88,15 @@ const checks = {
       assert.equal(typeof FaultyStore, 'function');
       assert.equal(typeof describeStoreContract, 'function');
       assert.equal(typeof defaultFixtures, 'object');
+      // Against the global no-op provider of the optional peer @opentelemetry/api.
+      const stopMetrics = instrumentOpenTelemetry(chain);
+      assert.equal(typeof stopMetrics, 'function');
+      stopMetrics();
       await chain.release();`,
     types: `
       import { ChainedStore, ConfigurationError, ProcessMemoryStore, Stockpyle, type Store } from '@stockpyle/core';
       import { CountingStore, type ContractFixtures } from '@stockpyle/core/testing';
+      import { instrumentOpenTelemetry } from '@stockpyle/core/opentelemetry';
       @Stockpyle({ keys: ['id'] })
       export class Foo { constructor(public id: number) {} }
       const memory = CountingStore.wrap(new ProcessMemoryStore());
@@ -99,6 +105,7 @@ const checks = {
       export const calls: number = memory.calls('get');
       export const error: Error = new ConfigurationError('x');
       export type Fixtures = ContractFixtures;
+      export const stopMetrics: () => void = instrumentOpenTelemetry(store);
       // @ts-expect-error a misspelt attribute is a compile error
       store.get(Foo, { idd: 1 });`,
   },
