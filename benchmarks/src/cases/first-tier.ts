@@ -2,7 +2,9 @@ import { BentoCache, bentostore } from 'bentocache';
 import { memoryDriver } from 'bentocache/drivers/memory';
 import { createCache } from 'cache-manager';
 import { LRUCache } from 'lru-cache';
+import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { ChainedStore, ProcessMemoryStore } from '@stockpyle/core';
+import { instrumentOpenTelemetry } from '@stockpyle/core/opentelemetry';
 import { RedisBus } from '@stockpyle/redis';
 import { busConnected } from '../bus-connected';
 import type { BenchCase } from '../case';
@@ -43,6 +45,20 @@ export const firstTierHit: BenchCase = {
     await busConnected(bus);
     await busChain.batchPut(items);
     busDatabase.reads = 0;
+
+    // The same chain reported to OpenTelemetry: through the global no-op provider (no SDK), and
+    // through an SDK MeterProvider whose reader collects every 100 ms while the row runs.
+    const otelChain = async (): Promise<ChainedStore> => {
+      const c = new ChainedStore([new ProcessMemoryStore({ max: KEY_COUNT * 2 }), new MapDatabase(items)]);
+      await c.batchPut(items);
+      return c;
+    };
+    const noopChain = await otelChain();
+    const stopNoop = instrumentOpenTelemetry(noopChain);
+    const sdkChain = await otelChain();
+    const reader = new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), exportIntervalMillis: 100 });
+    const meterProvider = new MeterProvider({ readers: [reader] });
+    const stopSdk = instrumentOpenTelemetry(sdkChain, { meterProvider });
 
     const cacheManager = createCache();
     for (const item of items) await cacheManager.set(`item:${item.id}`, item);
@@ -119,6 +135,26 @@ export const firstTierHit: BenchCase = {
           },
         },
         {
+          id: 'chain-otel-noop',
+          label: 'the same chain reported to OpenTelemetry, no SDK (the global no-op)',
+          unit: 'ns/op',
+          async run() {
+            const start = now();
+            for (let i = 0; i < fastOps; i++) sink = await noopChain.get(Item, { id: ids[i % n]! });
+            return (now() - start) / fastOps;
+          },
+        },
+        {
+          id: 'chain-otel-sdk',
+          label: 'the same chain reported to an SDK MeterProvider (collected every 100 ms)',
+          unit: 'ns/op',
+          async run() {
+            const start = now();
+            for (let i = 0; i < fastOps; i++) sink = await sdkChain.get(Item, { id: ids[i % n]! });
+            return (now() - start) / fastOps;
+          },
+        },
+        {
           id: 'cache-manager',
           label: 'cache-manager 7 + keyv memory `await get(key)`',
           unit: 'ns/op',
@@ -144,7 +180,10 @@ export const firstTierHit: BenchCase = {
     if (!(sink === undefined || typeof sink === 'object')) throw new Error('unreachable');
     // Every get of the bus row was a hit: none reached the "database" below.
     const busMisses = busDatabase.reads;
-    await Promise.all([chain.release(), busChain.release(), cacheManager.disconnect(), bento.disconnectAll()]);
+    stopNoop();
+    stopSdk();
+    await meterProvider.shutdown();
+    await Promise.all([chain.release(), busChain.release(), noopChain.release(), sdkChain.release(), cacheManager.disconnect(), bento.disconnectAll()]);
     await bus.release();
     const chainNs = med(rows, 'chain');
     return {
@@ -157,6 +196,8 @@ export const firstTierHit: BenchCase = {
         context('peek (synchronous part) / lru-cache get', med(rows, 'peek') / med(rows, 'lru')),
         atMost('chain.get hit with a bus / without (issue 12: the same within noise)', med(rows, 'chain-bus') / chainNs, 1.1),
         exactly('reads below the first tier during the bus row (all hits)', busMisses, 0),
+        atMost('chain.get hit reported to OpenTelemetry, no SDK / not reported (issue 16: the same within noise)', med(rows, 'chain-otel-noop') / chainNs, 1.1),
+        context('chain.get hit reported to an SDK MeterProvider / not reported', med(rows, 'chain-otel-sdk') / chainNs),
         atLeast('cache-manager hit / chain.get hit', med(rows, 'cache-manager') / chainNs, 10),
         atLeast('bentocache L1 hit / chain.get hit', med(rows, 'bentocache') / chainNs, 15),
       ],
