@@ -261,7 +261,7 @@ export class ChainedStore extends BaseStore {
         const tier = this.#tiers[i]!;
         if (tier.cache === undefined) {
           try {
-            await this.#asOwnWrite(objs, () => tier.store.batchPut(objs));
+            await this.#asOwnWrite(objs, () => this.#timed(tier, 'batchPut', () => tier.store.batchPut(objs)));
             this.#grace?.remember(objs);
           } catch (error) {
             this.#grace?.forget(objs);
@@ -306,7 +306,7 @@ export class ChainedStore extends BaseStore {
     try {
       for (let i = this.#tiers.length - 1; i >= 0; i--) {
         const tier = this.#tiers[i]!;
-        if (tier.cache === undefined) await this.#asOwnWrite(objs, () => tier.store.batchDelete(objs));
+        if (tier.cache === undefined) await this.#asOwnWrite(objs, () => this.#timed(tier, 'batchDelete', () => tier.store.batchDelete(objs)));
       }
     } finally {
       await this.#tombstone(objs, 'delete');
@@ -446,7 +446,7 @@ export class ChainedStore extends BaseStore {
       let lookup: TierLookup<T>;
       if (tier.cache === undefined) {
         try {
-          lookup = { found: await tier.store.batchGet(cls, asked), absent: undefined, observed: undefined as never };
+          lookup = { found: await this.#timed(tier, 'batchGet', () => tier.store.batchGet(cls, asked)), absent: undefined, observed: undefined as never };
         } catch (error) {
           if (this.#grace === undefined) throw error;
           this.#answerFromGrace(cls, queries, missing, read, error, failures);
@@ -659,15 +659,37 @@ export class ChainedStore extends BaseStore {
       this.#bus?.start();
     }
     if (!tier.breaker.allow()) return undefined;
+    // Timed only while someone listens (instrumentOpenTelemetry's histogram): a first-tier hit never gets here.
+    const started = this.events.has('call') ? performance.now() : undefined;
     try {
       if (tier.pending.size > 0 || tier.pendingClears.size > 0) await this.#replay(tier);
       const result = await withDeadline(call(), batchDeadline(this.#timeout, count), `${tier.store.name}.${operation}`);
+      if (started !== undefined) this.#called(tier, operation, started, true);
       if (tier.breaker.succeed()) this.emit({ type: 'circuit', store: tier.store.name, state: 'closed' });
       return result;
     } catch (error) {
+      if (started !== undefined) this.#called(tier, operation, started, false);
       this.emit({ type: 'error', store: tier.store.name, operation, error });
       if (tier.breaker.fail()) this.emit({ type: 'circuit', store: tier.store.name, state: 'open' });
       return undefined;
+    }
+  }
+
+  #called(tier: Tier, operation: string, started: number, ok: boolean): void {
+    this.notify({ type: 'call', store: tier.store.name, operation, ms: performance.now() - started, ok });
+  }
+
+  /** A call to a store that is not a cache (the database), timed while someone listens to `call`. */
+  async #timed<R>(tier: Tier, operation: string, call: () => Promise<R>): Promise<R> {
+    if (!this.events.has('call')) return call();
+    const started = performance.now();
+    try {
+      const result = await call();
+      this.#called(tier, operation, started, true);
+      return result;
+    } catch (error) {
+      this.#called(tier, operation, started, false);
+      throw error;
     }
   }
 

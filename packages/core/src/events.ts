@@ -19,6 +19,12 @@ export type StoreEvent =
    * with the last version the chain had seen, the oldest seen `ageMs` ago; `error` is the database's.
    */
   | { readonly type: 'stale'; readonly store: string; readonly className: string; readonly count: number; readonly ageMs: number; readonly error: unknown }
+  /**
+   * A chain's call to one of its stores ended (`ok`: it did not fail), `ms` after it began: the
+   * cache tier calls (replays included) and the database's reads and writes. Only timed while a
+   * listener is registered; a first-tier hit makes no call.
+   */
+  | { readonly type: 'call'; readonly store: string; readonly operation: string; readonly ms: number; readonly ok: boolean }
   /** A chain stopped (open) or resumed (closed) calling a failing tier. */
   | { readonly type: 'circuit'; readonly store: string; readonly state: 'open' | 'closed' }
   /**

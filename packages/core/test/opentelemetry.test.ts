@@ -25,9 +25,28 @@ function points(resourceMetrics: ResourceMetrics): Map<string, number> {
   const out = new Map<string, number>();
   for (const scope of resourceMetrics.scopeMetrics) {
     for (const metric of scope.metrics) {
+      if (metric.descriptor.name === 'stockpyle.tier.duration') continue; // see durations()
       for (const point of metric.dataPoints) {
         const { 'stockpyle.store': store, 'stockpyle.chain': chain } = point.attributes;
         out.set(`${metric.descriptor.name}{${String(store)}${chain === undefined ? '' : `,${String(chain)}`}}`, point.value as number);
+      }
+    }
+  }
+  return out;
+}
+
+/** The duration histogram's points, as `store operation outcome` → the number of calls recorded. */
+function durations(resourceMetrics: ResourceMetrics): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const scope of resourceMetrics.scopeMetrics) {
+    for (const metric of scope.metrics) {
+      if (metric.descriptor.name !== 'stockpyle.tier.duration') continue;
+      expect(metric.descriptor.unit).toBe('ms');
+      for (const point of metric.dataPoints) {
+        const a = point.attributes;
+        const value = point.value as { count: number; min?: number };
+        expect(value.min).toBeGreaterThanOrEqual(0);
+        out.set(`${String(a['stockpyle.store'])} ${String(a['stockpyle.operation'])} ${String(a['stockpyle.outcome'])}`, value.count);
       }
     }
   }
@@ -50,7 +69,18 @@ describe('instrumentOpenTelemetry', () => {
       await chain.get(Doc, { id: 9 }); // nowhere: a miss of every tier, the database's answer
       shared.fault({ kind: 'throw' });
       await chain.invalidate([new Doc(2, 'a')]); // the shared tier fails: its breaker opens, it owes one
-      const got = await collect(reader);
+      const collected = await reader.collect();
+      // Every call the chain made to a store, by store, operation and outcome (first-tier hits make none).
+      expect(Object.fromEntries(durations(collected.resourceMetrics))).toEqual({
+        'memory batchGet ok': 2, // the batch, and the get of id 9
+        'shared batchGet ok': 2,
+        [`${db.name} batchGet ok`]: 2,
+        'memory fill ok': 2, // the batch's fill, and id 9's remembered miss (dropped by the tier: no missLifetime)
+        'shared fill ok': 2,
+        'memory invalidate ok': 1,
+        'shared invalidate error': 1,
+      });
+      const got = points(collected.resourceMetrics);
       expect(Object.fromEntries(got)).toEqual({
         'stockpyle.store.hits{chain}': 5,
         'stockpyle.store.misses{chain}': 4,

@@ -1,6 +1,7 @@
 import { metrics, type Attributes, type MeterProvider, type ObservableResult } from '@opentelemetry/api';
 import { ChainedStore, type ChainStats } from '../chained-store';
 import type { StoreStats } from '../base-store';
+import type { StoreEventOf } from '../events';
 import type { Store } from '../store';
 
 /** Options of `instrumentOpenTelemetry`. */
@@ -75,6 +76,13 @@ export function instrumentOpenTelemetry(store: Store, options: OpenTelemetryOpti
     };
     owed.addCallback(onOwed);
     gauges.push(() => breaker.removeCallback(onBreaker), () => owed.removeCallback(onOwed));
+    // The one synchronous instrument: the chain times its calls only while this listens.
+    const duration = meter.createHistogram('stockpyle.tier.duration', { description: 'A chain\'s call to one of its stores, from start to answer or failure', unit: 'ms' });
+    const onCall = (e: StoreEventOf<'call'>): void => {
+      duration.record(e.ms, { ...attributes(e.store), 'stockpyle.operation': e.operation, 'stockpyle.outcome': e.ok ? 'ok' : 'error' });
+    };
+    chain.on('call', onCall);
+    gauges.push(() => chain.off('call', onCall));
   }
   return () => {
     for (const stop of [...counters, ...gauges]) stop();
