@@ -9,5 +9,8 @@ export function getStoreToken(name: string = DEFAULT_STORE_NAME): symbol {
   return Symbol.for(`stockpyle:store:${name}`);
 }
 
+/** Internal: whether one StockpyleModule instance reports its stores to OpenTelemetry. */
+export const STOCKPYLE_TELEMETRY = Symbol('stockpyle:telemetry');
+
 /** Internal: the registry of one StockpyleModule instance (its stores and which of them it owns). */
 export const STOCKPYLE_REGISTRY = Symbol('stockpyle:registry');

@@ -1,6 +1,7 @@
-import { Inject, Module, type DynamicModule, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import { Inject, Module, type DynamicModule, type OnApplicationShutdown, type OnModuleInit, type Provider } from '@nestjs/common';
 import { ConfigurationError } from '@stockpyle/core';
-import { DEFAULT_STORE_NAME, getStoreToken, STOCKPYLE_REGISTRY } from './stockpyle.constants';
+import { DEFAULT_STORE_NAME, getStoreToken, STOCKPYLE_REGISTRY, STOCKPYLE_TELEMETRY } from './stockpyle.constants';
+import { instrumentWhereInstalled } from './stockpyle-telemetry';
 import type {
   StockpyleModuleAsyncOptions,
   StockpyleModuleOptions,
@@ -17,8 +18,18 @@ import { StockpyleSubscriberRegistrar } from './stockpyle-subscriber.registrar';
  * factory builds are released when the application shuts down.
  */
 @Module({})
-export class StockpyleModule implements OnApplicationShutdown {
-  constructor(@Inject(STOCKPYLE_REGISTRY) private readonly registry: StockpyleStoreRegistry) {}
+export class StockpyleModule implements OnModuleInit, OnApplicationShutdown {
+  #stopTelemetry: (() => void) | undefined;
+
+  constructor(
+    @Inject(STOCKPYLE_REGISTRY) private readonly registry: StockpyleStoreRegistry,
+    @Inject(STOCKPYLE_TELEMETRY) private readonly telemetry: boolean,
+  ) {}
+
+  /** Reports the stores to OpenTelemetry (option `openTelemetry`, on by default) where its API is installed. */
+  onModuleInit(): void {
+    if (this.telemetry) this.#stopTelemetry = instrumentWhereInstalled(this.registry.names.map((name) => this.registry.get(name)));
+  }
 
   /** Registers stores you built; the module never releases them (you own them). */
   static forRoot(options: StockpyleModuleOptions): DynamicModule {
@@ -75,6 +86,8 @@ export class StockpyleModule implements OnApplicationShutdown {
 
   /** Releases the stores this module owns, after the HTTP server stopped taking requests. */
   async onApplicationShutdown(): Promise<void> {
+    this.#stopTelemetry?.();
+    this.#stopTelemetry = undefined;
     await this.registry.release();
   }
 }
@@ -96,7 +109,7 @@ function defineModule(
     module: StockpyleModule,
     global: options.global ?? false,
     imports: [...imports, ...(options.requestScope === true ? [StockpyleRequestScopeModule] : [])],
-    providers: [...providers, ...stores, ...subscriber],
+    providers: [...providers, { provide: STOCKPYLE_TELEMETRY, useValue: options.openTelemetry !== false }, ...stores, ...subscriber],
     exports: names.map((name) => getStoreToken(name)),
   };
 }

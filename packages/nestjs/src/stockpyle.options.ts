@@ -24,6 +24,12 @@ export interface StockpyleModuleSharedOptions {
   requestScope?: boolean;
   /** Wires a `StockpyleSubscriber` into MikroORM (needs `@stockpyle/mikro-orm` and `@mikro-orm/nestjs`). Off unless set. */
   subscriber?: StockpyleSubscriberOptions;
+  /**
+   * Reports every registered store to OpenTelemetry (`instrumentOpenTelemetry` of
+   * `@stockpyle/core/opentelemetry`, on the global MeterProvider) from startup to shutdown, when
+   * `@opentelemetry/api` is installed; without an SDK registered that costs nothing. @default true
+   */
+  openTelemetry?: boolean;
 }
 
 /** Options of `StockpyleModule.forRoot`: stores you built, so you own them — the module never releases them. */
