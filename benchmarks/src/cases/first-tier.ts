@@ -9,7 +9,7 @@ import { RedisBus } from '@stockpyle/redis';
 import { busConnected } from '../bus-connected';
 import type { BenchCase } from '../case';
 import { KEY_COUNT, Item, makeItem, shuffledIds } from '../fixtures';
-import { atLeast, atMost, context, exactly, med, measureRows, now } from '../harness';
+import { atLeast, atMost, context, exactly, med, measureRows, now, type RowDef } from '../harness';
 import { MapDatabase } from '../map-database';
 
 let sink: unknown;
@@ -72,6 +72,17 @@ export const firstTierHit: BenchCase = {
     for (const item of items) await bento.set({ key: `item:${item.id}`, value: item });
 
     const n = ids.length;
+    /** A row of awaited first-tier hits through `c`. */
+    const chainHit = (id: string, label: string, c: ChainedStore): RowDef => ({
+      id,
+      label,
+      unit: 'ns/op',
+      async run(): Promise<number> {
+        const start = now();
+        for (let i = 0; i < fastOps; i++) sink = await c.get(Item, { id: ids[i % n]! });
+        return (now() - start) / fastOps;
+      },
+    });
     const rows = await measureRows(
       [
         {
@@ -114,46 +125,10 @@ export const firstTierHit: BenchCase = {
             return (now() - start) / fastOps;
           },
         },
-        {
-          id: 'chain',
-          label: 'stockpyle `await chain.get(Item, { id })`, [memory, db]',
-          unit: 'ns/op',
-          async run() {
-            const start = now();
-            for (let i = 0; i < fastOps; i++) sink = await chain.get(Item, { id: ids[i % n]! });
-            return (now() - start) / fastOps;
-          },
-        },
-        {
-          id: 'chain-bus',
-          label: 'the same chain with a RedisBus attached (subscribed)',
-          unit: 'ns/op',
-          async run() {
-            const start = now();
-            for (let i = 0; i < fastOps; i++) sink = await busChain.get(Item, { id: ids[i % n]! });
-            return (now() - start) / fastOps;
-          },
-        },
-        {
-          id: 'chain-otel-noop',
-          label: 'the same chain reported to OpenTelemetry, no SDK (the global no-op)',
-          unit: 'ns/op',
-          async run() {
-            const start = now();
-            for (let i = 0; i < fastOps; i++) sink = await noopChain.get(Item, { id: ids[i % n]! });
-            return (now() - start) / fastOps;
-          },
-        },
-        {
-          id: 'chain-otel-sdk',
-          label: 'the same chain reported to an SDK MeterProvider (collected every 100 ms)',
-          unit: 'ns/op',
-          async run() {
-            const start = now();
-            for (let i = 0; i < fastOps; i++) sink = await sdkChain.get(Item, { id: ids[i % n]! });
-            return (now() - start) / fastOps;
-          },
-        },
+        chainHit('chain', 'stockpyle `await chain.get(Item, { id })`, [memory, db]', chain),
+        chainHit('chain-bus', 'the same chain with a RedisBus attached (subscribed)', busChain),
+        chainHit('chain-otel-noop', 'the same chain reported to OpenTelemetry, no SDK (the global no-op)', noopChain),
+        chainHit('chain-otel-sdk', 'the same chain reported to an SDK MeterProvider (collected every 100 ms)', sdkChain),
         {
           id: 'cache-manager',
           label: 'cache-manager 7 + keyv memory `await get(key)`',
