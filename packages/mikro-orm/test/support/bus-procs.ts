@@ -119,6 +119,20 @@ export interface Write {
   readonly flushedAt: number;
 }
 
+/**
+ * How far apart two processes' clocks (performance.timeOrigin + now()) may read for the same moment:
+ * each process fixes its time origin against the wall clock when it starts, so a receipt that came
+ * within a millisecond of the commit can carry an earlier time than the commit did. A receipt of an
+ * earlier write of the same row is always far older (rows come back only after every process heard
+ * the round before).
+ */
+const CLOCK_SLACK_MS = 5;
+
+/** Whether a receipt or state change at `at` in another process can come from something done at `since`. */
+function after(at: number, since: number): boolean {
+  return at >= since - CLOCK_SLACK_MS;
+}
+
 /** The bus key of row `id` (its anchor; what a receipt starts with). */
 export function anchorOf(id: number): string {
   const probe = Object.assign(Object.create(Article.prototype) as Article, { id });
@@ -136,8 +150,8 @@ export function dropTimes(writes: readonly Write[], listeners: readonly Proc[]):
     let last = 0;
     for (const proc of listeners) {
       if (proc.index === w.by) continue;
-      const heard = proc.receipts.find((r) => r.at >= w.committedAt && r.key.split(' ')[0] === anchor)?.at ?? Infinity;
-      const resynced = proc.states.find((s) => s.state === 'connected' && s.at >= w.committedAt)?.at ?? Infinity;
+      const heard = proc.receipts.find((r) => after(r.at, w.committedAt) && r.key.split(' ')[0] === anchor)?.at ?? Infinity;
+      const resynced = proc.states.find((s) => s.state === 'connected' && after(s.at, w.committedAt))?.at ?? Infinity;
       const dropped = Math.min(heard, resynced);
       if (dropped === Infinity) return undefined;
       last = Math.max(last, dropped);
@@ -152,8 +166,8 @@ export function droppedByResync(writes: readonly Write[], listeners: readonly Pr
     const anchor = anchorOf(w.id);
     return listeners.some((proc) => {
       if (proc.index === w.by) return false;
-      const heard = proc.receipts.find((r) => r.at >= w.committedAt && r.key.split(' ')[0] === anchor)?.at ?? Infinity;
-      const resynced = proc.states.find((s) => s.state === 'connected' && s.at >= w.committedAt)?.at ?? Infinity;
+      const heard = proc.receipts.find((r) => after(r.at, w.committedAt) && r.key.split(' ')[0] === anchor)?.at ?? Infinity;
+      const resynced = proc.states.find((s) => s.state === 'connected' && after(s.at, w.committedAt))?.at ?? Infinity;
       return resynced < heard;
     });
   }).length;
