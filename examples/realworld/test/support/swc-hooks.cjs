@@ -10,7 +10,8 @@ const { fileURLToPath, pathToFileURL } = require('node:url');
 const { transformSync } = require('@swc/core');
 
 const root = resolve(__dirname, '../../../..');
-const workspace = /^@stockpyle\/(core|memcache|redis|mikro-orm|nestjs)$/;
+// The packages and their subpath entries (`@stockpyle/core/testing`, `/opentelemetry`): each an index.ts.
+const workspace = /^@stockpyle\/(core|memcache|redis|mikro-orm|nestjs)(?:\/(testing|opentelemetry))?$/;
 const swcOptions = {
   jsc: {
     parser: { syntax: 'typescript', decorators: true },
@@ -25,7 +26,7 @@ const swcOptions = {
 registerHooks({
   resolve(specifier, context, nextResolve) {
     const pkg = workspace.exec(specifier);
-    if (pkg) return { url: pathToFileURL(join(root, 'packages', pkg[1], 'src', 'index.ts')).href, format: 'commonjs', shortCircuit: true };
+    if (pkg) return { url: pathToFileURL(join(root, 'packages', pkg[1], 'src', pkg[2] ?? '', 'index.ts')).href, format: 'commonjs', shortCircuit: true };
     if (/^\.\.?\//.test(specifier) && context.parentURL?.endsWith('.ts')) {
       const base = resolve(dirname(fileURLToPath(context.parentURL)), specifier);
       for (const file of [`${base}.ts`, join(base, 'index.ts')]) {
