@@ -730,6 +730,9 @@ export class ChainedStore extends BaseStore {
   }
 
   async #replayOwed(tier: Tier): Promise<void> {
+    // Only what was owed before the clears went out: an object remembered meanwhile (a write's
+    // database call ended during the clear) may postdate the new generation and keeps its own.
+    const owedBefore = [...tier.pending];
     const cleared = new Set<Class>();
     for (const cls of [...tier.pendingClears]) {
       await withDeadline(tier.cache!.clear(cls), this.#timeout, `${tier.store.name}.clear`);
@@ -737,7 +740,7 @@ export class ChainedStore extends BaseStore {
       cleared.add(cls);
     }
     // What a clear covered needs no invalidation of its own (a reservation would only block its refill).
-    if (cleared.size > 0) for (const o of tier.pending) if (cleared.has(rootOf(metadataOf(o)).cls)) tier.pending.delete(o);
+    if (cleared.size > 0) for (const o of owedBefore) if (cleared.has(rootOf(metadataOf(o)).cls)) tier.pending.delete(o);
     const objs = [...tier.pending];
     if (objs.length === 0) return;
     await withDeadline(this.#block(tier, objs), batchDeadline(this.#timeout, objs.length), `${tier.store.name}.reserve`);
